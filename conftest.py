@@ -1,0 +1,109 @@
+"""Shared fixtures: API clients, users, and the PostgreSQL/Redis markers.
+
+Tests marked `postgres` need PostgreSQL (real row locks and concurrency). On SQLite they are
+skipped with a reason, unless REQUIRE_POSTGRES=1, which turns the skip into a failure so CI
+cannot pass without them. `redis` and REQUIRE_REDIS=1 work the same way.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from backend.celery import app as celery_app
+
+# Tasks run inline in tests (emails land in the locmem outbox); the worker test opts out.
+celery_app.conf.task_always_eager = True
+celery_app.conf.task_eager_propagates = True
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+
+def pytest_collection_modifyitems(config, items):
+    is_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    has_redis = bool(settings.REDIS_URL)
+    for item in items:
+        if "postgres" in item.keywords and not is_postgres:
+            if _truthy("REQUIRE_POSTGRES"):
+                item.add_marker(pytest.mark.usefixtures("_fail_missing_postgres"))
+            else:
+                item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)"))
+        if "redis" in item.keywords and not has_redis:
+            if _truthy("REQUIRE_REDIS"):
+                item.add_marker(pytest.mark.usefixtures("_fail_missing_redis"))
+            else:
+                item.add_marker(pytest.mark.skip(reason="needs Redis (set REDIS_URL=redis://...)"))
+
+
+@pytest.fixture
+def _fail_missing_postgres():
+    pytest.fail("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
+
+
+@pytest.fixture
+def _fail_missing_redis():
+    pytest.fail("REQUIRE_REDIS=1 but REDIS_URL is not set")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache_and_media(settings, tmp_path):
+    """Fresh throttle counters and cache for every test; uploaded files go to a temp dir."""
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+    settings.MEDIA_ROOT = tmp_path / "media"
+    yield
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    from users.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    from users.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    from users.tests.factories import UserFactory
+
+    return UserFactory(is_staff=True)
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def auth_client(user) -> APIClient:
+    return client_for(user)
+
+
+@pytest.fixture
+def other_client(other_user) -> APIClient:
+    return client_for(other_user)
+
+
+@pytest.fixture
+def staff_client(staff_user) -> APIClient:
+    return client_for(staff_user)

@@ -1,0 +1,140 @@
+"""One error vocabulary for the whole API.
+
+Services raise `ApplicationError` subclasses; `api_exception_handler` renders them, DRF's own
+exceptions and Django's `ValidationError`/`Http404`/`PermissionDenied` in the contract's shape:
+validation errors as `{"field": ["message"]}`, every other error as `{"detail", "code"}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler, set_rollback
+
+
+class ApplicationError(Exception):
+    """A business error a client can act on. `extra` is merged into the response body."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "error"
+    default_message = "The request could not be completed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.code = code or self.default_code
+        if status_code is not None:
+            self.status_code = status_code
+        self.extra = extra or {}
+        super().__init__(self.message)
+
+
+class NotFound(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "not_found"
+    default_message = "Not found."
+
+
+class InsufficientStock(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "insufficient_stock"
+    default_message = "Not enough stock."
+
+
+class ProductUnavailable(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "product_unavailable"
+    default_message = "This product is not available."
+
+
+class CartEmpty(ApplicationError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "cart_empty"
+    default_message = "Your cart is empty."
+
+
+class InvalidTransition(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "invalid_transition"
+    default_message = "This order cannot make that status change."
+
+
+class AmountMismatch(ApplicationError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "amount_mismatch"
+    default_message = "The amount does not match the order total."
+
+
+class PaymentProviderError(ApplicationError):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "payment_provider_error"
+    default_message = "The payment provider could not be reached. Please try again."
+
+
+class IdempotencyConflict(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "idempotency_conflict"
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class ServiceUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_message = "A service this request needs is unavailable. Please try again."
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    return getattr(exc, "default_code", "error")
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        set_rollback()
+        body = {"detail": exc.message, "code": exc.code, **exc.extra}
+        return Response(body, status=exc.status_code)
+
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+
+    if isinstance(exc, exceptions.ValidationError):
+        if not isinstance(response.data, dict):
+            response.data = {"non_field_errors": response.data}
+        return response
+
+    if isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        if isinstance(detail, dict) and "detail" in detail:
+            # simplejwt's InvalidToken carries {"detail", "code", "messages"}.
+            message = str(detail["detail"])
+            code = str(detail.get("code", _code_of(exc)))
+        elif isinstance(detail, (list, dict)):
+            message = str(detail)
+            code = _code_of(exc)
+        else:
+            message = str(detail)
+            code = _code_of(exc)
+        response.data = {"detail": message, "code": code}
+    return response

@@ -1,0 +1,74 @@
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return "ok"
+    except Exception:  # any driver error means the database is not usable
+        logger.exception("health: database check failed")
+        return "error"
+
+
+def _check_cache() -> str:
+    try:
+        cache.set("health:ping", "pong", timeout=5)
+        return "ok" if cache.get("health:ping") == "pong" else "error"
+    except Exception:  # any client error means the cache is not usable
+        logger.exception("health: cache check failed")
+        return "error"
+
+
+class HealthView(APIView):
+    """Liveness and readiness: 200 when the database and the cache answer, 503 otherwise."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        responses={
+            (200, "application/json"): inline_serializer(
+                "Health",
+                fields={
+                    "status": serializers.CharField(),
+                    "database": serializers.CharField(),
+                    "cache": serializers.CharField(),
+                    "version": serializers.CharField(),
+                },
+            ),
+            (503, "application/json"): inline_serializer(
+                "HealthDown",
+                fields={
+                    "status": serializers.CharField(),
+                    "database": serializers.CharField(),
+                    "cache": serializers.CharField(),
+                    "version": serializers.CharField(),
+                },
+            ),
+        }
+    )
+    def get(self, request):
+        database = _check_database()
+        cache_state = _check_cache()
+        healthy = database == "ok" and cache_state == "ok"
+        body = {
+            "status": "ok" if healthy else "error",
+            "database": database,
+            "cache": cache_state,
+            "version": settings.APP_VERSION,
+        }
+        return Response(body, status=200 if healthy else 503)

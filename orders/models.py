@@ -1,0 +1,114 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending payment"
+    CONFIRMED = "CONFIRMED", "Confirmed (cash on delivery)"
+    PAID = "PAID", "Paid"
+    SHIPPED = "SHIPPED", "Shipped"
+    DELIVERED = "DELIVERED", "Delivered"
+    CANCELLED = "CANCELLED", "Cancelled"
+    REFUNDED = "REFUNDED", "Refunded"
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "Card (Stripe)"
+    COD = "cod", "Cash on delivery"
+
+
+class ItemStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", "Active"
+    CANCELLED = "CANCELLED", "Cancelled"
+    REFUND_REQUESTED = "REFUND_REQUESTED", "Refund requested"
+    REFUNDED = "REFUNDED", "Refunded"
+
+
+class Order(models.Model):
+    number = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    payment_method = models.CharField(max_length=8, choices=PaymentMethod.choices, default=PaymentMethod.CARD)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3)
+    email = models.EmailField(blank=True, default="")
+    shipping_address = models.JSONField(default=dict)
+    tracking_number = models.CharField(max_length=100, blank=True, default="")
+    carrier = models.CharField(max_length=100, blank=True, default="")
+    estimated_delivery = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="order_user_created"),
+            models.Index(fields=["status", "expires_at"], name="order_status_expires"),
+            models.Index(fields=["status", "-created_at"], name="order_status_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_non_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=models.F("total")),
+                name="order_refund_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(
+        "products.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_items"
+    )
+    product_name = models.CharField(max_length=200)
+    product_brand = models.CharField(max_length=120, blank=True, default="")
+    product_image = models.CharField(max_length=500, blank=True, default="")
+    sku = models.CharField(max_length=64)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.ACTIVE)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True, default="")
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_name}"
+
+
+class OrderEvent(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    status = models.CharField(max_length=16)
+    note = models.CharField(max_length=500, blank=True, default="")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '-'} -> {self.status}"

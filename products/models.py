@@ -1,0 +1,80 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    image = models.ImageField(upload_to="categories/", blank=True)
+    mobile_image = models.ImageField(upload_to="categories/banners/", blank=True)
+    mobile_secondary_image = models.ImageField(upload_to="categories/banners/", blank=True)
+    desktop_image = models.ImageField(upload_to="categories/banners/", blank=True)
+    desktop_secondary_image = models.ImageField(upload_to="categories/banners/", blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    brand = models.CharField(max_length=120, blank=True, default="")
+    sku = models.CharField(max_length=64, unique=True)
+    description = models.TextField(blank=True, default="")
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    stock = models.PositiveIntegerField(default=0)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
+    image = models.ImageField(upload_to="products/", blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_non_negative"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_non_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["is_active", "category", "price"], name="product_active_cat_price"),
+            models.Index(fields=["is_active", "brand"], name="product_active_brand"),
+            models.Index(fields=["is_active", "price"], name="product_active_price"),
+            models.Index(fields=["is_active", "-created_at"], name="product_active_created"),
+            models.Index(fields=["is_active", "name"], name="product_active_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+
+class WishlistItem(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wishlist_items"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="wishlist_items")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "product"], name="wishlist_unique_user_product")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} -> {self.product_id}"
