@@ -6,6 +6,10 @@ cannot pass without them. `redis` and REQUIRE_REDIS=1 work the same way.
 """
 
 import os
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
 from django.conf import settings
@@ -47,6 +51,54 @@ def _fail_missing_postgres():
 @pytest.fixture
 def _fail_missing_redis():
     pytest.fail("REQUIRE_REDIS=1 but REDIS_URL is not set")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stripe_server():
+    """localstripe, a stateful fake Stripe server, on a free loopback port for the whole session.
+
+    Every test's Stripe calls (through the real SDK, over HTTP) go to it. Yields its base URL.
+    """
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.testing.localstripe_server", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("localstripe did not start") from None
+            time.sleep(0.1)
+    settings.STRIPE_API_BASE = base
+    settings.STRIPE_SECRET_KEY = "sk_test_novacart"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_novacart"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_novacart_test"
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def closed_port_stripe(settings):
+    """Points the Stripe SDK at a loopback port nothing listens on (Stripe unreachable)."""
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{_free_port()}"
+    return settings.STRIPE_API_BASE
 
 
 @pytest.fixture(autouse=True)

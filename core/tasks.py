@@ -1,0 +1,33 @@
+import logging
+import smtplib
+
+from anymail.exceptions import AnymailError
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+# Errors from the mail provider that are worth retrying (network, provider 5xx, SMTP).
+RETRYABLE_EMAIL_ERRORS = (AnymailError, smtplib.SMTPException, OSError)
+
+
+@shared_task(
+    autoretry_for=RETRYABLE_EMAIL_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+)
+def send_templated_email(*, to: list[str], subject: str, template: str, context: dict) -> int:
+    """Render `templates/emails/<template>.txt` and `.html` and send them through Django's email API."""
+    text_body = render_to_string(f"emails/{template}.txt", context)
+    html_body = render_to_string(f"emails/{template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text_body, from_email=settings.DEFAULT_FROM_EMAIL, to=to
+    )
+    message.attach_alternative(html_body, "text/html")
+    sent = message.send()
+    logger.info("email sent", extra={"template": template, "recipients": len(to)})
+    return sent

@@ -1,0 +1,76 @@
+"""The one place that talks to Stripe (through the official SDK).
+
+`STRIPE_API_BASE` is read on every call so tests can point the SDK at the localstripe fake.
+Every Stripe or network error surfaces as `PaymentProviderError` (502).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from core.exceptions import PaymentProviderError
+
+logger = logging.getLogger(__name__)
+
+STRIPE_TIMEOUT_SECONDS = 10
+
+
+@functools.lru_cache(maxsize=8)
+def _client(api_key: str, api_base: str) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": api_base},
+        http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT_SECONDS),
+        max_network_retries=0,
+    )
+
+
+def stripe_client() -> stripe.StripeClient:
+    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
+
+
+def _call(operation: str, fn, *args: Any, **kwargs: Any):
+    try:
+        return fn(*args, **kwargs)
+    except stripe.StripeError as exc:
+        logger.warning(
+            "stripe %s failed: %s", operation, exc.__class__.__name__, extra={"stripe_code": exc.code}
+        )
+        raise PaymentProviderError() from exc
+
+
+def create_payment_intent(*, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str):
+    client = stripe_client()
+    return _call(
+        "payment_intent.create",
+        client.v1.payment_intents.create,
+        params={
+            "amount": amount,
+            "currency": currency,
+            "payment_method_types": ["card"],
+            "metadata": metadata,
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+
+
+def retrieve_payment_intent(payment_intent_id: str):
+    return _call("payment_intent.retrieve", stripe_client().v1.payment_intents.retrieve, payment_intent_id)
+
+
+def cancel_payment_intent(payment_intent_id: str):
+    return _call("payment_intent.cancel", stripe_client().v1.payment_intents.cancel, payment_intent_id)
+
+
+def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str, metadata: dict[str, str]):
+    return _call(
+        "refund.create",
+        stripe_client().v1.refunds.create,
+        params={"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata},
+        options={"idempotency_key": idempotency_key},
+    )
