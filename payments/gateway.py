@@ -1,7 +1,11 @@
 """The one place that talks to Stripe (through the official SDK).
 
 `STRIPE_API_BASE` is read on every call so tests can point the SDK at the localstripe fake.
-Every Stripe or network error surfaces as `PaymentProviderError` (502).
+Every Stripe or network error surfaces as `PaymentProviderError` (502); a Stripe object that
+does not exist (`resource_missing`) as its subclass `StripeObjectMissing`, so callers that can
+recover from it (a PaymentIntent deleted on Stripe's side) can tell the two apart.
+The original Stripe error stays on `__cause__` (for logs and `Payment.last_error`), never in
+the API response.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ logger = logging.getLogger(__name__)
 STRIPE_TIMEOUT_SECONDS = 10
 
 
+class StripeObjectMissing(PaymentProviderError):
+    """Stripe answered 404 `resource_missing` for the object asked for."""
+
+
 @functools.lru_cache(maxsize=8)
 def _client(api_key: str, api_base: str) -> stripe.StripeClient:
     return stripe.StripeClient(
@@ -34,9 +42,25 @@ def stripe_client() -> stripe.StripeClient:
     return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
 
 
+def provider_error_message(exc: BaseException) -> str:
+    """A short description of the Stripe error behind a `PaymentProviderError`, for our records."""
+    cause = exc.__cause__ if isinstance(exc, PaymentProviderError) and exc.__cause__ else exc
+    if isinstance(cause, stripe.StripeError):
+        message = cause.user_message or str(cause) or cause.__class__.__name__
+        return f"{cause.__class__.__name__}: {message}"[:500]
+    return str(cause)[:500]
+
+
 def _call(operation: str, fn, *args: Any, **kwargs: Any):
     try:
         return fn(*args, **kwargs)
+    except stripe.InvalidRequestError as exc:
+        logger.warning(
+            "stripe %s failed: %s", operation, exc.__class__.__name__, extra={"stripe_code": exc.code}
+        )
+        if exc.code == "resource_missing" or exc.http_status == 404:
+            raise StripeObjectMissing() from exc
+        raise PaymentProviderError() from exc
     except stripe.StripeError as exc:
         logger.warning(
             "stripe %s failed: %s", operation, exc.__class__.__name__, extra={"stripe_code": exc.code}
