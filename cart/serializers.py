@@ -1,0 +1,139 @@
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from products.models import Category, Product
+
+from .models import Cart, CartItem
+from .selectors import cart_line_total, cart_subtotal, cart_total_items
+from .services import STEP_ACTIONS
+
+MAX_ID = 2**63 - 1  # bigint: a larger id would be a database error, not a 404
+MAX_BULK_IDS = 500
+
+
+class CartCategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug"]
+
+
+class CartProductSerializer(serializers.ModelSerializer):
+    """The catalog's product object (contract, Catalog section), as nested in a cart line."""
+
+    currency = serializers.SerializerMethodField()
+    in_stock = serializers.BooleanField(read_only=True)
+    image = serializers.SerializerMethodField()
+    category = CartCategorySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "brand",
+            "sku",
+            "description",
+            "price",
+            "currency",
+            "stock",
+            "in_stock",
+            "image",
+            "category",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_currency(self, obj: Product) -> str:
+        return settings.CURRENCY
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_image(self, obj: Product) -> str | None:
+        if not obj.image:
+            return None
+        url = obj.image.url
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+money_field = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+
+
+# --- Output -------------------------------------------------------------------------------
+
+
+class CartItemOutputSerializer(serializers.ModelSerializer):
+    product = CartProductSerializer(read_only=True)
+    unit_price = serializers.DecimalField(
+        source="product.price", max_digits=10, decimal_places=2, read_only=True
+    )
+    line_total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CartItem
+        fields = ["id", "product", "quantity", "unit_price", "line_total"]
+        read_only_fields = fields
+
+    @extend_schema_field(money_field)
+    def get_line_total(self, obj: CartItem) -> str:
+        return str(cart_line_total(item=obj))
+
+
+class CartOutputSerializer(serializers.ModelSerializer):
+    items = CartItemOutputSerializer(many=True, read_only=True)
+    total_items = serializers.SerializerMethodField()
+    subtotal = serializers.SerializerMethodField()
+    currency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Cart
+        fields = ["id", "items", "total_items", "subtotal", "currency", "updated_at"]
+        read_only_fields = fields
+
+    def _items(self, obj: Cart) -> list[CartItem]:
+        # The selectors prefetch the lines; `.all()` reads that cache, no query.
+        return list(obj.items.all())
+
+    def get_total_items(self, obj: Cart) -> int:
+        return cart_total_items(items=self._items(obj))
+
+    @extend_schema_field(money_field)
+    def get_subtotal(self, obj: Cart) -> str:
+        return str(cart_subtotal(items=self._items(obj)))
+
+    def get_currency(self, obj: Cart) -> str:
+        return settings.CURRENCY
+
+
+# --- Input --------------------------------------------------------------------------------
+
+
+class CartAddInputSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    quantity = serializers.IntegerField(min_value=1, max_value=settings.CART_MAX_LINE_QUANTITY, default=1)
+
+
+class CartUpdateInputSerializer(serializers.Serializer):
+    """Exactly one of `quantity` (0 removes the line) or `action`."""
+
+    quantity = serializers.IntegerField(
+        min_value=0, max_value=settings.CART_MAX_LINE_QUANTITY, required=False
+    )
+    action = serializers.ChoiceField(choices=STEP_ACTIONS, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        given = [name for name in ("quantity", "action") if name in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError("Send exactly one of 'quantity' or 'action'.")
+        return attrs
+
+
+class CartItemIdsInputSerializer(serializers.Serializer):
+    item_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        allow_empty=False,
+        max_length=MAX_BULK_IDS,
+    )

@@ -1,0 +1,250 @@
+"""Cart writes.
+
+Concurrency: every write locks the caller's `Cart` row (`SELECT ... FOR UPDATE`) first, inside
+the service's transaction, and only then reads the line and the product's stock. All writes to
+one cart are therefore serialised, so concurrent adds or steps never lose an increment and never
+push a line past the stock they each saw. The cart never locks product rows, so it adds no lock
+cycle with checkout (cart row first, then product rows in primary-key order).
+
+Quantity rules, shared by every write:
+- a line holds 1..CART_MAX_LINE_QUANTITY (99) units; 0 removes it;
+- a change that raises a line must fit the product's current stock (409 `insufficient_stock`
+  with `available` = the stock) and the per-line cap (409 `quantity_limit_exceeded`), and the
+  product must be active (409 `product_unavailable`);
+- a change that lowers a line (or removes it) is always accepted, even when the line is above
+  the stock or the product has been deactivated since it was added.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from core.exceptions import ApplicationError, InsufficientStock, NotFound, ProductUnavailable
+from products.models import Product
+
+from .models import Cart, CartItem
+from .selectors import cart_prefetch
+
+STEP_INCREASE = "increase"
+STEP_DECREASE = "decrease"
+STEP_ACTIONS = (STEP_INCREASE, STEP_DECREASE)
+
+
+def _max_line_quantity() -> int:
+    return settings.CART_MAX_LINE_QUANTITY
+
+
+def _cart_find(*, user) -> Cart | None:
+    return Cart.objects.filter(user=user).first()
+
+
+def cart_get_or_create(*, user) -> Cart:
+    """The user's cart, created on first use.
+
+    Two first requests at once both miss the read and both insert; the unique `user_id` makes
+    one insert fail, and that caller re-reads the row the other committed instead of a 500.
+    """
+    cart = _cart_find(user=user)
+    if cart is not None:
+        return cart
+    try:
+        with transaction.atomic():  # a savepoint, so an outer transaction survives the failure
+            return Cart.objects.create(user=user)
+    except IntegrityError:
+        return Cart.objects.get(user=user)
+
+
+def _cart_lock(*, user) -> Cart:
+    """The user's cart row, locked until the end of the current transaction."""
+    cart = cart_get_or_create(user=user)
+    return Cart.objects.select_for_update().get(pk=cart.pk)
+
+
+def _cart_touch_and_load(*, cart: Cart) -> Cart:
+    cart.save(update_fields=["updated_at"])
+    return cart_prefetch(cart=cart)
+
+
+def _check_requested_quantity(quantity: int, *, minimum: int) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise ApplicationError("Quantity must be a whole number.", code="invalid_quantity")
+    if not minimum <= quantity <= _max_line_quantity():
+        raise ApplicationError(
+            f"Quantity must be between {minimum} and {_max_line_quantity()}.", code="invalid_quantity"
+        )
+
+
+def _check_can_raise_to(*, product: Product, quantity: int) -> None:
+    """Rules for a line that grows to `quantity` units."""
+    if not product.is_active:
+        raise ProductUnavailable(f"{product.name} is no longer available.", extra={"product_id": product.pk})
+    if quantity > _max_line_quantity():
+        raise ApplicationError(
+            f"A cart line can hold at most {_max_line_quantity()} units.",
+            code="quantity_limit_exceeded",
+            status_code=409,
+            extra={"product_id": product.pk, "max_quantity": _max_line_quantity()},
+        )
+    if quantity > product.stock:
+        raise InsufficientStock(
+            f"Only {product.stock} of {product.name} in stock.",
+            extra={"product_id": product.pk, "available": product.stock},
+        )
+
+
+def _item_locked_get(*, cart: Cart, item_id: int) -> CartItem:
+    """A line of this cart (the cart row is already locked), else 404: another user's line is not found."""
+    item = CartItem.objects.select_related("product").filter(cart=cart, pk=item_id).first()
+    if item is None:
+        raise NotFound("Cart item not found.")
+    return item
+
+
+def _item_apply_quantity(*, item: CartItem, quantity: int) -> None:
+    """Set an existing line to `quantity` (0 deletes it), enforcing the rules when it grows."""
+    if quantity <= 0:
+        item.delete()
+        return
+    if quantity > item.quantity:
+        _check_can_raise_to(product=item.product, quantity=quantity)
+    if quantity != item.quantity:
+        item.quantity = quantity
+        item.save(update_fields=["quantity"])
+
+
+@transaction.atomic
+def cart_item_add(*, user, product_id: int, quantity: int = 1) -> Cart:
+    """Add `quantity` units of a product; an existing line for the product grows by that much."""
+    _check_requested_quantity(quantity, minimum=1)
+    cart = _cart_lock(user=user)
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        raise NotFound("Product not found.")
+    item = CartItem.objects.filter(cart=cart, product=product).first()
+    current = item.quantity if item is not None else 0
+    _check_can_raise_to(product=product, quantity=current + quantity)
+    if item is None:
+        CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+    else:
+        item.quantity = current + quantity
+        item.save(update_fields=["quantity"])
+    return _cart_touch_and_load(cart=cart)
+
+
+@transaction.atomic
+def cart_item_set_quantity(*, user, item_id: int, quantity: int) -> Cart:
+    """Set a line to `quantity` units; 0 removes the line."""
+    _check_requested_quantity(quantity, minimum=0)
+    cart = _cart_lock(user=user)
+    item = _item_locked_get(cart=cart, item_id=item_id)
+    _item_apply_quantity(item=item, quantity=quantity)
+    return _cart_touch_and_load(cart=cart)
+
+
+@transaction.atomic
+def cart_item_step(*, user, item_id: int, action: str) -> Cart:
+    """`increase` or `decrease` a line by one unit; decreasing a line of 1 removes it."""
+    if action not in STEP_ACTIONS:
+        raise ApplicationError("Action must be 'increase' or 'decrease'.", code="invalid_action")
+    cart = _cart_lock(user=user)
+    item = _item_locked_get(cart=cart, item_id=item_id)
+    delta = 1 if action == STEP_INCREASE else -1
+    _item_apply_quantity(item=item, quantity=item.quantity + delta)
+    return _cart_touch_and_load(cart=cart)
+
+
+@transaction.atomic
+def cart_item_remove(*, user, item_id: int) -> Cart:
+    cart = _cart_lock(user=user)
+    _item_locked_get(cart=cart, item_id=item_id).delete()
+    return _cart_touch_and_load(cart=cart)
+
+
+@transaction.atomic
+def cart_clear(*, user) -> Cart:
+    cart = _cart_lock(user=user)
+    CartItem.objects.filter(cart=cart).delete()
+    return _cart_touch_and_load(cart=cart)
+
+
+@transaction.atomic
+def cart_items_bulk_remove(*, user, item_ids: list[int]) -> Cart:
+    """Remove the caller's lines among `item_ids`; ids that are not lines of this cart are ignored.
+
+    The filter is on the caller's cart, so another user's line is never touched.
+    """
+    cart = _cart_lock(user=user)
+    CartItem.objects.filter(cart=cart, pk__in=set(item_ids)).delete()
+    return _cart_touch_and_load(cart=cart)
+
+
+@transaction.atomic
+def cart_items_bulk_move_to_wishlist(*, user, item_ids: list[int]) -> Cart:
+    """Add the products of these lines to the wishlist and remove the lines, all or nothing.
+
+    Every id must be a line of the caller's cart: one that is not (unknown, already removed or
+    another user's) is 404 and nothing moves.
+    """
+    from products.services import wishlist_item_add  # the products app owns the wishlist
+
+    cart = _cart_lock(user=user)
+    wanted = set(item_ids)
+    items = list(CartItem.objects.filter(cart=cart, pk__in=wanted).order_by("product_id"))
+    if len(items) != len(wanted):
+        raise NotFound("Cart item not found.")
+    for item in items:
+        wishlist_item_add(user=user, product_id=item.product_id)
+    CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    return _cart_touch_and_load(cart=cart)
+
+
+# --- Seams for the orders app -----------------------------------------------------------------
+
+
+def cart_lock_for_checkout(*, user) -> tuple[Cart, list[CartItem]]:
+    """Lock the user's cart row for the rest of the caller's transaction and return its lines.
+
+    Must run inside `transaction.atomic()` (Django refuses `select_for_update` in autocommit).
+    Lines come with their products, ordered by product id, so the caller can take stock in
+    primary-key order. While the lock is held no cart write of this user can run.
+    """
+    cart = _cart_lock(user=user)
+    items = list(CartItem.objects.filter(cart=cart).select_related("product").order_by("product_id", "id"))
+    return cart, items
+
+
+@transaction.atomic
+def cart_items_delete(*, cart: Cart, item_ids: list[int]) -> None:
+    """Remove the lines that became an order (only lines of this cart)."""
+    CartItem.objects.filter(cart=cart, pk__in=set(item_ids)).delete()
+    cart.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def cart_restore_lines(*, user, lines: list[tuple[int, int]]) -> Cart:
+    """Merge `(product_id, quantity)` pairs back into the cart (for a cancelled order).
+
+    Each resulting line is capped by the product's current stock and the per-line cap. Products
+    that are gone, inactive or out of stock are skipped, as are non-positive quantities; an
+    existing line is never lowered. Never raises for any of these.
+    """
+    cart = _cart_lock(user=user)
+    wanted: dict[int, int] = {}
+    for product_id, quantity in lines:
+        if quantity > 0:
+            wanted[product_id] = wanted.get(product_id, 0) + quantity
+    products = {p.pk: p for p in Product.objects.filter(pk__in=wanted, is_active=True, stock__gt=0)}
+    existing = {item.product_id: item for item in CartItem.objects.filter(cart=cart, product_id__in=products)}
+    for product_id in sorted(products):
+        product = products[product_id]
+        item = existing.get(product_id)
+        current = item.quantity if item is not None else 0
+        cap = min(product.stock, _max_line_quantity())
+        target = max(current, min(current + wanted[product_id], cap))
+        if item is None:
+            CartItem.objects.create(cart=cart, product=product, quantity=target)
+        elif target != current:
+            item.quantity = target
+            item.save(update_fields=["quantity"])
+    return _cart_touch_and_load(cart=cart)

@@ -1,0 +1,147 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.exceptions import NotFound
+
+from . import services
+from .selectors import cart_detail
+from .serializers import (
+    MAX_ID,
+    CartAddInputSerializer,
+    CartItemIdsInputSerializer,
+    CartOutputSerializer,
+    CartUpdateInputSerializer,
+)
+
+ITEM_ID_PARAMETER = OpenApiParameter(
+    "item_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Id of a line of the caller's cart."
+)
+ERROR_RESPONSES = {
+    401: OpenApiResponse(description="Not authenticated."),
+}
+NOT_FOUND = OpenApiResponse(description="Not a line of the caller's cart (another user's line included).")
+
+
+def _item_id(raw: str) -> int:
+    """The path's item id; anything that cannot be a line id is simply not found."""
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        raise NotFound("Cart item not found.")
+    return int(raw)
+
+
+@extend_schema(tags=["cart"])
+class CartViewSet(viewsets.GenericViewSet):
+    """The caller's cart. Every write answers with the whole cart."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = CartOutputSerializer
+    pagination_class = None
+
+    def _cart_response(self, cart, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(cart).data, status=status_code)
+
+    @extend_schema(operation_id="cart_retrieve", responses={200: CartOutputSerializer, **ERROR_RESPONSES})
+    def retrieve(self, request: Request) -> Response:
+        return self._cart_response(cart_detail(user=request.user))
+
+    @extend_schema(
+        operation_id="cart_add",
+        request=CartAddInputSerializer,
+        responses={
+            201: CartOutputSerializer,
+            400: OpenApiResponse(description="Invalid product_id or quantity outside 1..99."),
+            **ERROR_RESPONSES,
+            404: OpenApiResponse(description="No such product."),
+            409: OpenApiResponse(
+                description="`insufficient_stock` (with `available`), `product_unavailable` or "
+                "`quantity_limit_exceeded` (the line would pass 99)."
+            ),
+        },
+        examples=[OpenApiExample("Add two", value={"product_id": 12, "quantity": 2}, request_only=True)],
+    )
+    def add(self, request: Request) -> Response:
+        data = self._valid(CartAddInputSerializer, request)
+        cart = services.cart_item_add(user=request.user, **data)
+        return self._cart_response(cart, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="cart_item_update",
+        parameters=[ITEM_ID_PARAMETER],
+        request=CartUpdateInputSerializer,
+        responses={
+            200: CartOutputSerializer,
+            400: OpenApiResponse(description="Neither or both of quantity/action, or an invalid value."),
+            **ERROR_RESPONSES,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                description="Raising the line: `insufficient_stock`, `product_unavailable`, "
+                "`quantity_limit_exceeded`."
+            ),
+        },
+        examples=[
+            OpenApiExample("Set quantity", value={"quantity": 3}, request_only=True),
+            OpenApiExample("Step", value={"action": "increase"}, request_only=True),
+        ],
+    )
+    def update_item(self, request: Request, item_id: str) -> Response:
+        pk = _item_id(item_id)
+        data = self._valid(CartUpdateInputSerializer, request)
+        if "quantity" in data:
+            cart = services.cart_item_set_quantity(user=request.user, item_id=pk, quantity=data["quantity"])
+        else:
+            cart = services.cart_item_step(user=request.user, item_id=pk, action=data["action"])
+        return self._cart_response(cart)
+
+    @extend_schema(
+        operation_id="cart_item_remove",
+        parameters=[ITEM_ID_PARAMETER],
+        request=None,
+        responses={200: CartOutputSerializer, **ERROR_RESPONSES, 404: NOT_FOUND},
+    )
+    def remove_item(self, request: Request, item_id: str) -> Response:
+        cart = services.cart_item_remove(user=request.user, item_id=_item_id(item_id))
+        return self._cart_response(cart)
+
+    @extend_schema(
+        operation_id="cart_clear", request=None, responses={200: CartOutputSerializer, **ERROR_RESPONSES}
+    )
+    def clear(self, request: Request) -> Response:
+        return self._cart_response(services.cart_clear(user=request.user))
+
+    @extend_schema(
+        operation_id="cart_bulk_remove",
+        request=CartItemIdsInputSerializer,
+        responses={
+            200: CartOutputSerializer,
+            400: OpenApiResponse(description="item_ids missing, empty or not integers."),
+            **ERROR_RESPONSES,
+        },
+    )
+    def bulk_remove(self, request: Request) -> Response:
+        data = self._valid(CartItemIdsInputSerializer, request)
+        cart = services.cart_items_bulk_remove(user=request.user, item_ids=data["item_ids"])
+        return self._cart_response(cart)
+
+    @extend_schema(
+        operation_id="cart_bulk_move_to_wishlist",
+        request=CartItemIdsInputSerializer,
+        responses={
+            200: CartOutputSerializer,
+            400: OpenApiResponse(description="item_ids missing, empty or not integers."),
+            **ERROR_RESPONSES,
+            404: OpenApiResponse(description="An id is not a line of the caller's cart; nothing moved."),
+        },
+    )
+    def bulk_move_to_wishlist(self, request: Request) -> Response:
+        data = self._valid(CartItemIdsInputSerializer, request)
+        cart = services.cart_items_bulk_move_to_wishlist(user=request.user, item_ids=data["item_ids"])
+        return self._cart_response(cart)
+
+    def _valid(self, serializer_class, request: Request) -> dict:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
