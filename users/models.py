@@ -19,7 +19,18 @@ class User(AbstractUser):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_unique_ci",
+                violation_error_message="A user with that email address already exists.",
+            ),
+            # Login by username is case-insensitive (NovaUserManager.get_by_natural_key uses
+            # __iexact), so two usernames differing only in case would make login ambiguous.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="user_username_unique_ci",
+                violation_error_message="A user with that username already exists.",
+            ),
         ]
 
     def __str__(self) -> str:
