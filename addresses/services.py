@@ -1,0 +1,261 @@
+"""Address writes and the pincode lookup.
+
+One default per user is enforced by the partial unique index `address_one_default_per_user`.
+Every write that can move the default first locks all of the user's address rows in primary-key
+order (`_lock_user_addresses`), so concurrent writes for one user queue up behind each other
+instead of deadlocking or tripping the index; the old default is always unset before the new one
+is set, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.exceptions import NotFound, ServiceUnavailable
+
+from .models import Address
+
+logger = logging.getLogger(__name__)
+
+EDITABLE_FIELDS = frozenset(
+    {
+        "full_name",
+        "phone",
+        "line1",
+        "line2",
+        "city",
+        "district",
+        "state",
+        "postal_code",
+        "country",
+        "landmark",
+        "address_type",
+    }
+)
+
+PINCODE_RE = re.compile(r"^[A-Za-z0-9]{3,10}\Z")
+PINCODE_FOUND_TTL = 60 * 60 * 24  # city/state of a pincode practically never change
+PINCODE_NOT_FOUND_TTL = 60 * 10  # short: a provider may learn a new pincode
+_NOT_FOUND = "__not_found__"
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown address fields: {', '.join(sorted(unknown))}")
+
+
+def _lock_user_addresses(user_id: int) -> list[Address]:
+    """Lock the user's address rows in primary-key order (one order for every writer: no deadlocks)."""
+    return list(Address.objects.select_for_update().filter(user_id=user_id).order_by("pk"))
+
+
+def _unset_default(user_id: int) -> None:
+    # A fresh statement, not the locked list: under READ COMMITTED it also sees a default that a
+    # writer which held the locks before us committed on a row created after our lock snapshot.
+    Address.objects.filter(user_id=user_id, is_default=True).update(
+        is_default=False, updated_at=timezone.now()
+    )
+
+
+def _address_insert(*, user_id: int, make_default: bool, fields: dict[str, Any]) -> Address:
+    _lock_user_addresses(user_id)
+    has_default = Address.objects.filter(user_id=user_id, is_default=True).exists()
+    is_default = make_default or not has_default
+    if is_default and has_default:
+        _unset_default(user_id)
+    return Address.objects.create(user_id=user_id, is_default=is_default, **fields)
+
+
+@transaction.atomic
+def address_create(*, user, **fields: Any) -> Address:
+    """Add an address. The user's first address becomes the default; `is_default=True` moves the default."""
+    make_default = bool(fields.pop("is_default", False))
+    _check_fields(fields)
+    try:
+        with transaction.atomic():
+            return _address_insert(user_id=user.pk, make_default=make_default, fields=fields)
+    except IntegrityError:
+        # A user with no address has no row to lock, so two concurrent first addresses can both try
+        # to become the default; the loser's insert fails on the unique index once the winner
+        # commits. The retry then sees (and locks) the winner's row and behaves like a second address.
+        with transaction.atomic():
+            return _address_insert(user_id=user.pk, make_default=make_default, fields=fields)
+
+
+@transaction.atomic
+def address_update(*, address: Address, **fields: Any) -> Address:
+    """Change an address. `is_default=True` makes it the default; `False` on the default is refused.
+
+    There is always exactly one default while the user has any address, so the default can only
+    be moved (set another one), never switched off.
+    """
+    is_default = fields.pop("is_default", None)
+    _check_fields(fields)
+    locked = {row.pk: row for row in _lock_user_addresses(address.user_id)}
+    current = locked.get(address.pk)
+    if current is None:
+        raise NotFound("Address not found.")
+    if is_default is False and current.is_default:
+        raise ValidationError(
+            {"is_default": ["The default address cannot be unset; make another address the default instead."]}
+        )
+    for name, value in fields.items():
+        setattr(current, name, value)
+    if is_default and not current.is_default:
+        _unset_default(current.user_id)
+        current.is_default = True
+    current.save()
+    return current
+
+
+@transaction.atomic
+def address_delete(*, address: Address) -> None:
+    """Delete an address; when it was the default, the newest remaining address becomes the default."""
+    locked = {row.pk: row for row in _lock_user_addresses(address.user_id)}
+    current = locked.get(address.pk)
+    if current is None:
+        raise NotFound("Address not found.")
+    was_default = current.is_default
+    current.delete()
+    if was_default:
+        newest = (
+            Address.objects.filter(user_id=address.user_id)
+            .order_by("-created_at", "-pk")
+            .values("pk")
+            .first()
+        )
+        if newest is not None:
+            Address.objects.filter(pk=newest["pk"]).update(is_default=True, updated_at=timezone.now())
+
+
+@transaction.atomic
+def address_set_default(*, user, address_id: int) -> Address:
+    """Make the user's address `address_id` the default (another user's or a missing one: `NotFound`)."""
+    try:
+        address_id = int(address_id)
+    except (TypeError, ValueError):
+        raise NotFound("Address not found.") from None
+    locked = _lock_user_addresses(user.pk)
+    target = next((row for row in locked if row.pk == address_id), None)
+    if target is None:
+        raise NotFound("Address not found.")
+    if not target.is_default:
+        _unset_default(user.pk)
+        target.is_default = True
+        target.save(update_fields=["is_default", "updated_at"])
+    return target
+
+
+# --- Pincode lookup -------------------------------------------------------------------------
+
+
+def _pincode_cache_key(template: str, pincode: str) -> str:
+    # The provider is part of the key, so changing PINCODE_LOOKUP_URL never serves the old answers.
+    provider = hashlib.sha256(template.encode()).hexdigest()[:12]
+    return f"addresses:pincode:{provider}:{pincode}"
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _parse_pincode_response(data: Any) -> dict[str, str] | None:
+    """`{city, state}` from a provider answer, `None` for "no such pincode".
+
+    Understands a generic `{"city": ..., "state": ...}` and the India Post API
+    (`[{"Status": "Success", "PostOffice": [{"District", "State", "Block", "Name"}]}]`).
+    Anything else raises `ServiceUnavailable`: a provider answering garbage is a broken provider.
+    """
+    if isinstance(data, dict):
+        if "city" not in data:
+            raise ServiceUnavailable("The pincode lookup service answered in an unknown format.")
+        city = _text(data.get("city"))
+        return {"city": city, "state": _text(data.get("state"))} if city else None
+    if isinstance(data, list):
+        if not data:
+            return None
+        first = data[0]
+        if isinstance(first, dict) and "Status" in first:
+            if first["Status"] != "Success":
+                return None
+            offices = first.get("PostOffice") or []
+            if not isinstance(offices, list):
+                raise ServiceUnavailable("The pincode lookup service answered in an unknown format.")
+            for office in offices:
+                if not isinstance(office, dict):
+                    continue
+                city = next(
+                    (
+                        _text(office.get(name))
+                        for name in ("District", "Block", "Name")
+                        if _text(office.get(name)) not in ("", "NA")
+                    ),
+                    "",
+                )
+                if city:
+                    return {"city": city, "state": _text(office.get("State"))}
+            return None
+    raise ServiceUnavailable("The pincode lookup service answered in an unknown format.")
+
+
+def _pincode_fetch(url: str) -> dict[str, str] | None:
+    try:
+        response = requests.get(
+            url, timeout=settings.PINCODE_LOOKUP_TIMEOUT, headers={"Accept": "application/json"}
+        )
+    except requests.RequestException as exc:
+        logger.warning("pincode lookup failed: %s", exc.__class__.__name__)
+        raise ServiceUnavailable("The pincode lookup service is unavailable. Please try again.") from exc
+    if response.status_code == 404:
+        return None
+    if not 200 <= response.status_code < 300:
+        logger.warning("pincode lookup answered HTTP %s", response.status_code)
+        raise ServiceUnavailable("The pincode lookup service is unavailable. Please try again.")
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise ServiceUnavailable("The pincode lookup service answered in an unknown format.") from exc
+    return _parse_pincode_response(data)
+
+
+def pincode_lookup(*, pincode: str) -> dict[str, str]:
+    """`{city, state}` for a postal code from the service at `PINCODE_LOOKUP_URL` (cached).
+
+    Raises `ValidationError` for a malformed pincode, `NotFound` when the lookup is not
+    configured (code `pincode_lookup_disabled`) or the pincode is unknown, `ServiceUnavailable`
+    when the provider is down, slow, or answers garbage (those are not cached).
+    """
+    pincode = (pincode or "").strip().upper()
+    if not PINCODE_RE.fullmatch(pincode):
+        raise ValidationError({"pincode": ["Enter a pincode of 3 to 10 letters or digits."]})
+    template = settings.PINCODE_LOOKUP_URL
+    if not template:
+        raise NotFound("Pincode lookup is not configured.", code="pincode_lookup_disabled")
+    if "{pincode}" not in template:
+        logger.error("PINCODE_LOOKUP_URL has no {pincode} placeholder")
+        raise ServiceUnavailable("The pincode lookup service is misconfigured.")
+
+    key = _pincode_cache_key(template, pincode)
+    cached = cache.get(key)
+    if cached == _NOT_FOUND:
+        raise NotFound("No city is known for this pincode.")
+    if isinstance(cached, dict):
+        return dict(cached)
+
+    result = _pincode_fetch(template.replace("{pincode}", pincode))
+    if result is None:
+        cache.set(key, _NOT_FOUND, PINCODE_NOT_FOUND_TTL)
+        raise NotFound("No city is known for this pincode.")
+    cache.set(key, result, PINCODE_FOUND_TTL)
+    return result
