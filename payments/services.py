@@ -13,9 +13,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.exceptions import ApplicationError, PaymentProviderError
-from core.money import from_minor_units, to_minor_units
-from orders.models import Order, OrderItem, PaymentMethod
+from core.exceptions import (
+    AmountMismatch,
+    ApplicationError,
+    InvalidTransition,
+    NotFound,
+    PaymentProviderError,
+)
+from core.money import from_minor_units, quantize_money, to_minor_units
+from orders.models import ItemStatus, Order, OrderItem, OrderStatus, PaymentMethod
 
 from . import gateway
 from .models import Payment, Refund
@@ -99,13 +105,24 @@ def payment_intent_cancel_for_order(*, order: Order) -> None:
             payment.status = Payment.Status.CANCELLED
             payment.last_error = "PaymentIntent not found on Stripe when cancelling."
         except PaymentProviderError as exc:
-            logger.warning(
-                "could not cancel PaymentIntent %s of order %s", payment.payment_intent_id, order.pk
-            )
-            payment.last_error = f"Cancel failed: {gateway.provider_error_message(exc)}"[:500]
+            if _intent_status_or_none(payment.payment_intent_id) == "canceled":
+                payment.status = Payment.Status.CANCELLED
+            else:
+                logger.warning(
+                    "could not cancel PaymentIntent %s of order %s", payment.payment_intent_id, order.pk
+                )
+                payment.last_error = f"Cancel failed: {gateway.provider_error_message(exc)}"[:500]
         else:
             payment.status = Payment.Status.CANCELLED
         payment.save(update_fields=["status", "last_error", "updated_at"])
+
+
+def _intent_status_or_none(payment_intent_id: str) -> str | None:
+    """Stripe's status of the intent, or None when Stripe cannot tell us."""
+    try:
+        return gateway.retrieve_payment_intent(payment_intent_id).status
+    except PaymentProviderError:
+        return None
 
 
 @transaction.atomic
@@ -137,7 +154,15 @@ def payment_record_cash_collected(*, order: Order) -> Payment:
 def payment_refund_create(
     *, order: Order, amount: Decimal, order_item: OrderItem | None = None, reason: str = ""
 ) -> Refund:
-    """Refund `amount` of the order's succeeded card payment through Stripe (never more than was paid)."""
+    """Refund `amount` of the order's succeeded card payment through Stripe (never more than was paid).
+
+    Stripe is called before anything is written, so a Stripe failure (502) leaves no trace. The
+    Stripe idempotency key is derived from the payment, what it had refunded so far, the amount
+    and the line: a retry after a crash between Stripe and our commit replays the same refund
+    instead of paying out twice. The returned Refund is `succeeded` when Stripe says so at once,
+    else `pending` until the `charge.refunded` webhook confirms it.
+    """
+    amount = quantize_money(amount)
     payment = (
         Payment.objects.select_for_update()
         .filter(
@@ -145,30 +170,383 @@ def payment_refund_create(
             provider=Payment.Provider.STRIPE,
             status__in=[Payment.Status.SUCCEEDED, Payment.Status.PARTIALLY_REFUNDED],
         )
+        .order_by("-created_at", "-id")
         .first()
     )
     if payment is None:
-        raise ApplicationError("This order has no captured card payment to refund.", code="no_payment")
+        raise ApplicationError(
+            "This order has no captured card payment to refund.", code="no_payment", status_code=409
+        )
     refundable = payment.amount_received - payment.amount_refunded
     if amount <= 0 or amount > refundable:
         raise ApplicationError(
-            "The refund would exceed what was paid.", code="refund_exceeds_payment", status_code=409
+            f"The refund would exceed what was paid ({refundable} {payment.currency.upper()} left).",
+            code="refund_exceeds_payment",
+            status_code=409,
         )
-    refund = Refund.objects.create(payment=payment, order_item=order_item, amount=amount, reason=reason[:500])
+    amount_minor = to_minor_units(amount, payment.currency)
+    line = f"item-{order_item.pk}" if order_item is not None else "order"
+    already_minor = to_minor_units(payment.amount_refunded, payment.currency)
     stripe_refund = gateway.create_refund(
         payment_intent_id=payment.payment_intent_id,
-        amount=to_minor_units(amount, payment.currency),
-        idempotency_key=f"novacart-refund-{refund.pk}",
-        metadata={"order_id": str(order.pk), "refund_id": str(refund.pk)},
+        amount=amount_minor,
+        idempotency_key=f"novacart-refund-{payment.pk}-{already_minor}-{amount_minor}-{line}",
+        metadata={"order_id": str(order.pk), "line": line},
     )
-    refund.stripe_refund_id = stripe_refund.id
-    refund.status = Refund.Status.SUCCEEDED if stripe_refund.status == "succeeded" else Refund.Status.PENDING
-    refund.save(update_fields=["stripe_refund_id", "status"])
-    payment.amount_refunded += amount
-    payment.status = (
-        Payment.Status.REFUNDED
-        if payment.amount_refunded >= payment.amount_received
-        else Payment.Status.PARTIALLY_REFUNDED
+    refund, created = Refund.objects.get_or_create(
+        stripe_refund_id=stripe_refund.id,
+        defaults={
+            "payment": payment,
+            "order_item": order_item,
+            "amount": amount,
+            "status": _refund_status(stripe_refund.status),
+            "reason": reason[:500],
+        },
     )
-    payment.save(update_fields=["amount_refunded", "status", "updated_at"])
+    if created:
+        payment.amount_refunded += amount
+        payment.status = (
+            Payment.Status.REFUNDED
+            if payment.amount_refunded >= payment.amount_received
+            else Payment.Status.PARTIALLY_REFUNDED
+        )
+        payment.save(update_fields=["amount_refunded", "status", "updated_at"])
     return refund
+
+
+def _order_services():
+    # Imported late: orders.services imports this module at load time.
+    from orders import services as order_services
+
+    return order_services
+
+
+def _order_for_update(*, order_id: int) -> Order:
+    from orders.selectors import order_get_for_update
+
+    return order_get_for_update(order_id=order_id)
+
+
+def _payment_for_update(*, payment_intent_id: str) -> tuple[Order, Payment] | None:
+    """Lock the order, then its payment (always in that order, like every other order write)."""
+    order_id = (
+        Payment.objects.filter(payment_intent_id=payment_intent_id).values_list("order_id", flat=True).first()
+    )
+    if order_id is None:
+        return None
+    order = _order_for_update(order_id=order_id)
+    payment = Payment.objects.select_for_update().get(payment_intent_id=payment_intent_id)
+    return order, payment
+
+
+def _money(amount_minor: int, currency: str) -> str:
+    return f"{from_minor_units(amount_minor, currency)} {currency.upper()}"
+
+
+# Stripe statuses of a PaymentIntent the customer can still pay with Stripe.js.
+_REUSABLE_INTENT_STATUSES = {"requires_payment_method", "requires_confirmation", "requires_action"}
+# Money is moving (or moved): the webhook settles it; never offer a second intent then.
+_IN_FLIGHT_INTENT_STATUSES = {"processing", "requires_capture", "succeeded"}
+
+
+@transaction.atomic
+def payment_intent_get_or_create_for_order(*, order_id: int, user, amount: int | None = None) -> Payment:
+    """The PaymentIntent the owner of a PENDING card order pays with (`POST /api/payments/payment-intent/`).
+
+    Reuses the order's intent after reading it back from Stripe (its current client secret and
+    amount); creates a new one when it was cancelled or deleted on Stripe, or when its amount no
+    longer matches the order total (the stale one is cancelled first). `amount`, when given, is
+    the client's idea of the total in minor units and must equal the server's.
+    The order row stays locked throughout, so concurrent calls never make two intents.
+    """
+    try:
+        order = _order_for_update(order_id=order_id)
+    except NotFound:
+        order = None
+    if order is None or order.user_id != user.pk:
+        raise NotFound("Order not found.")
+    if order.payment_method != PaymentMethod.CARD:
+        raise InvalidTransition("This is a cash-on-delivery order; it is not paid by card.")
+    if order.status != OrderStatus.PENDING:
+        raise InvalidTransition(f"Only a pending order can be paid; this order is {order.status}.")
+    if order.expires_at is not None and order.expires_at <= timezone.now():
+        raise InvalidTransition("This order has expired; please place it again.")
+    expected = to_minor_units(order.total, order.currency)
+    if amount is not None and amount != expected:
+        raise AmountMismatch(extra={"expected_amount": expected})
+
+    payment = (
+        Payment.objects.select_for_update()
+        .filter(order=order, provider=Payment.Provider.STRIPE)
+        .exclude(status=Payment.Status.CANCELLED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if payment is not None and payment.status not in OPEN_STATUSES:
+        # A payment already went through for this order (e.g. with a wrong amount): a second
+        # intent would charge the customer twice.
+        raise ApplicationError(
+            "A payment for this order is already being processed or reviewed.",
+            code="payment_in_progress",
+            status_code=409,
+        )
+    if payment is not None:
+        try:
+            intent = gateway.retrieve_payment_intent(payment.payment_intent_id)
+        except gateway.StripeObjectMissing:
+            intent = None
+        if intent is not None and intent.status in _IN_FLIGHT_INTENT_STATUSES:
+            return payment
+        if intent is not None and intent.status in _REUSABLE_INTENT_STATUSES:
+            if int(intent.amount) == expected and str(intent.currency).lower() == order.currency.lower():
+                if intent.client_secret and intent.client_secret != payment.client_secret:
+                    payment.client_secret = intent.client_secret
+                    payment.save(update_fields=["client_secret", "updated_at"])
+                return payment
+            # Its amount no longer matches the order: cancel it (or fail with 502, never leave
+            # two payable intents) and make a new one.
+            gateway.cancel_payment_intent(payment.payment_intent_id)
+            payment.last_error = (
+                f"Replaced: its amount {_money(int(intent.amount), order.currency)} was stale."
+            )
+        payment.status = Payment.Status.CANCELLED
+        payment.save(update_fields=["status", "last_error", "updated_at"])
+    return payment_intent_create_for_order(order=order)
+
+
+def _refund_automatically(*, order: Order, payment: Payment, received_minor: int, why: str) -> Refund:
+    """Give back everything a PaymentIntent took (the order cannot use it). Stripe errors raise,
+    so the webhook answers 502 and Stripe redelivers the event later."""
+    stripe_refund = gateway.create_refund(
+        payment_intent_id=payment.payment_intent_id,
+        amount=received_minor,
+        idempotency_key=f"novacart-autorefund-{payment.payment_intent_id}",
+        metadata={"order_id": str(order.pk), "reason": "automatic"},
+    )
+    received = from_minor_units(received_minor, payment.currency)
+    refund, _ = Refund.objects.get_or_create(
+        stripe_refund_id=stripe_refund.id,
+        defaults={
+            "payment": payment,
+            "amount": received,
+            "status": _refund_status(stripe_refund.status),
+            "reason": f"Automatic: {why}"[:500],
+        },
+    )
+    payment.amount_received = received
+    payment.amount_refunded = received
+    payment.status = Payment.Status.REFUNDED
+    payment.succeeded_at = payment.succeeded_at or timezone.now()
+    payment.save(update_fields=["amount_received", "amount_refunded", "status", "succeeded_at", "updated_at"])
+    _order_services().order_event_record(
+        order_id=order.pk,
+        note=(
+            f"Payment {payment.payment_intent_id} of {_money(received_minor, payment.currency)} arrived "
+            f"{why}; refunded automatically ({stripe_refund.id})."
+        )[:500],
+    )
+    return refund
+
+
+@transaction.atomic
+def payment_mark_succeeded(
+    *, payment_intent_id: str, amount_received_minor: int | None, currency: str, order_id: str | None = None
+) -> Payment | None:
+    """Settle a succeeded PaymentIntent (the `payment_intent.succeeded` webhook).
+
+    - unknown intent: nothing to do (None);
+    - this payment already settled (a second delivery under another event id): no-op;
+    - the order is PENDING and the amount received, the currency and the order all match:
+      Payment succeeded and the order PAID (its confirmation email goes out on commit);
+    - the order was CANCELLED (by the customer or by expiry) or is already paid by another
+      intent: the whole payment is refunded on Stripe and recorded; the order does not move
+      and no stock is taken;
+    - any mismatch on a PENDING order: Payment `mismatch` and an order event; not paid.
+    """
+    locked = _payment_for_update(payment_intent_id=payment_intent_id)
+    if locked is None:
+        logger.warning("payment_intent.succeeded for unknown PaymentIntent %s", payment_intent_id)
+        return None
+    order, payment = locked
+    if payment.status not in (*OPEN_STATUSES, Payment.Status.CANCELLED):
+        return payment
+    received = amount_received_minor if amount_received_minor is not None else 0
+    currency = (currency or "").lower()
+    if currency == payment.currency.lower() and received > 0:
+        if order.status == OrderStatus.CANCELLED:
+            _refund_automatically(
+                order=order, payment=payment, received_minor=received, why="after the order was cancelled"
+            )
+            return payment
+        if order.status != OrderStatus.PENDING:
+            _refund_automatically(
+                order=order,
+                payment=payment,
+                received_minor=received,
+                why=f"for an order already {order.status} (a duplicate payment)",
+            )
+            return payment
+
+    expected = to_minor_units(order.total, order.currency)
+    problems = []
+    if order_id is not None and str(order_id) != str(order.pk):
+        problems.append(f"metadata order_id {order_id!r} is not order {order.pk}")
+    if currency != order.currency.lower():
+        problems.append(f"currency {currency or '?'} is not {order.currency}")
+    elif received != expected:
+        problems.append(f"received {_money(received, currency)}, order total {_money(expected, currency)}")
+    if order.status != OrderStatus.PENDING:
+        problems.append(f"the order is {order.status}")
+
+    if currency == payment.currency.lower():
+        payment.amount_received = from_minor_units(received, payment.currency)
+    payment.succeeded_at = timezone.now()
+    if problems:
+        payment.status = Payment.Status.MISMATCH
+        payment.last_error = ("Not accepted: " + "; ".join(problems))[:500]
+        payment.save(update_fields=["status", "last_error", "amount_received", "succeeded_at", "updated_at"])
+        _order_services().order_event_record(
+            order_id=order.pk,
+            note=f"Payment {payment_intent_id} not accepted: {'; '.join(problems)}. Needs review."[:500],
+        )
+        return payment
+    payment.status = Payment.Status.SUCCEEDED
+    payment.last_error = ""
+    payment.save(update_fields=["status", "last_error", "amount_received", "succeeded_at", "updated_at"])
+    _order_services().order_mark_paid(order_id=order.pk, note=f"Card payment {payment_intent_id} succeeded.")
+    return payment
+
+
+@transaction.atomic
+def payment_mark_failed(*, payment_intent_id: str, message: str) -> Payment | None:
+    """A card attempt failed (`payment_intent.payment_failed`): the intent can be paid again, so
+    the order stays PENDING; the reason goes on the Payment and, for a pending order, into an
+    order event the customer sees."""
+    locked = _payment_for_update(payment_intent_id=payment_intent_id)
+    if locked is None:
+        logger.warning("payment_intent.payment_failed for unknown PaymentIntent %s", payment_intent_id)
+        return None
+    order, payment = locked
+    reason = message or "The payment was declined."
+    if payment.status in OPEN_STATUSES:
+        payment.status = Payment.Status.FAILED
+        payment.last_error = reason[:500]
+        payment.save(update_fields=["status", "last_error", "updated_at"])
+    if order.status == OrderStatus.PENDING:
+        _order_services().order_event_record(order_id=order.pk, note=f"Card payment failed: {reason}"[:500])
+    return payment
+
+
+def _refund_status(stripe_status: str | None) -> str:
+    if stripe_status == "succeeded":
+        return Refund.Status.SUCCEEDED
+    if stripe_status in ("failed", "canceled"):
+        return Refund.Status.FAILED
+    return Refund.Status.PENDING
+
+
+@transaction.atomic
+def payment_refunds_sync(
+    *,
+    payment_intent_id: str,
+    amount_captured_minor: int,
+    amount_refunded_minor: int,
+    currency: str,
+    refunds: list[dict] | None = None,
+) -> Payment | None:
+    """Bring our records in line with Stripe's totals for a charge (`charge.refunded`).
+
+    Uses Stripe's absolute `amount_refunded` (never adds to ours), so our own API refunds, which
+    are already counted, are not counted twice and a redelivered or reordered event changes
+    nothing. Refunds listed on the charge are matched to ours by Stripe id (ones made in the
+    Stripe Dashboard are added); lines whose refund is confirmed become REFUNDED. Only when the
+    whole captured amount is refunded does a PAID order become REFUNDED; a partial refund is
+    recorded as an order event.
+    """
+    locked = _payment_for_update(payment_intent_id=payment_intent_id)
+    if locked is None:
+        logger.warning("charge.refunded for unknown PaymentIntent %s", payment_intent_id)
+        return None
+    order, payment = locked
+    if (currency or "").lower() != payment.currency.lower():
+        logger.warning(
+            "charge.refunded for %s in %s, payment is in %s", payment_intent_id, currency, payment.currency
+        )
+        return payment
+    order_services = _order_services()
+
+    # Refunds on the charge, matched to ours by id.
+    listed = refunds or []
+    for data in listed:
+        refund_id = data.get("id")
+        if not refund_id:
+            continue
+        status = _refund_status(data.get("status"))
+        refund = Refund.objects.select_for_update().filter(stripe_refund_id=refund_id).first()
+        if refund is None:
+            amount = _minor_int(data.get("amount"))
+            if not amount:
+                continue
+            Refund.objects.create(
+                payment=payment,
+                stripe_refund_id=refund_id,
+                amount=from_minor_units(amount, payment.currency),
+                status=status,
+                reason="Refunded outside NovaCart (Stripe Dashboard).",
+            )
+        elif refund.status != status:
+            refund.status = status
+            refund.save(update_fields=["status"])
+
+    stripe_refunded = from_minor_units(amount_refunded_minor, payment.currency)
+    if not listed:
+        # The charge did not list its refunds (newer API versions leave them out): once Stripe's
+        # total covers every refund we asked for, all of ours went through.
+        ours = payment.refunds.exclude(status=Refund.Status.FAILED)
+        if sum((r.amount for r in ours), Decimal("0")) <= stripe_refunded:
+            ours.filter(status=Refund.Status.PENDING).update(status=Refund.Status.SUCCEEDED)
+
+    captured = from_minor_units(amount_captured_minor, payment.currency)
+    if payment.amount_received <= 0 and payment.status in (*OPEN_STATUSES, Payment.Status.MISMATCH):
+        payment.amount_received = captured
+    refunded_before = payment.amount_refunded
+    payment.amount_refunded = max(payment.amount_refunded, stripe_refunded)
+    fully_refunded = payment.amount_refunded >= captured > 0
+    if payment.amount_refunded > 0:
+        payment.status = Payment.Status.REFUNDED if fully_refunded else Payment.Status.PARTIALLY_REFUNDED
+    payment.save(update_fields=["amount_received", "amount_refunded", "status", "updated_at"])
+
+    # Lines waiting for Stripe to confirm their refund.
+    confirmed = payment.refunds.filter(
+        status=Refund.Status.SUCCEEDED,
+        order_item__isnull=False,
+        order_item__status=ItemStatus.REFUND_REQUESTED,
+    ).select_related("order_item")
+    for refund in confirmed:
+        order_services.order_item_mark_refunded(order_item_id=refund.order_item_id, amount=refund.amount)
+
+    order.refresh_from_db(fields=["status"])
+    if fully_refunded and order.status == OrderStatus.PAID:
+        order_services.order_mark_refunded(
+            order_id=order.pk, note=f"Refunded in full on Stripe ({_money(amount_refunded_minor, currency)})."
+        )
+    elif amount_refunded_minor > 0 and not fully_refunded and stripe_refunded > refunded_before:
+        order_services.order_event_record(
+            order_id=order.pk,
+            note=(
+                f"Partial refund recorded: {_money(amount_refunded_minor, currency)} of "
+                f"{_money(amount_captured_minor, currency)} refunded in total."
+            ),
+        )
+    return payment
+
+
+def _minor_int(value) -> int | None:
+    """Stripe sends integers; the fake may send numeric strings. Anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
