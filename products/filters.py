@@ -1,0 +1,150 @@
+"""Query-parameter filters of `GET /api/products/`.
+
+Every parameter is validated by a form field, so a bad value (`min_price=abc`,
+`ordering=bogus`, `in_stock=maybe`) is a 400 naming the parameter, never a 500.
+"""
+
+from decimal import Decimal
+
+import django_filters
+from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
+from django.db.models import Q, QuerySet
+from django_filters.widgets import QueryArrayWidget
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import Product
+
+MAX_PRICE_FILTER = Decimal("10000000000")
+MAX_BRANDS = 50
+ORDERING_FIELDS = ("price", "name", "created_at")
+DEFAULT_ORDERING = ("-created_at",)
+
+
+class MultipleValueField(forms.Field):
+    """A repeatable text parameter (`?brand=A&brand=B`); commas are part of a value."""
+
+    widget = QueryArrayWidget
+    default_error_messages = {"too_many": "At most %(limit)s values are allowed."}
+
+    def __init__(self, *args, max_values: int = MAX_BRANDS, max_length: int = 120, **kwargs):
+        self.max_values = max_values
+        self.max_length = max_length
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value) -> list[str]:
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        cleaned = []
+        null_check = ProhibitNullCharactersValidator()
+        for item in value:
+            item = str(item).strip()
+            if not item:
+                continue
+            null_check(item)
+            if len(item) > self.max_length:
+                raise forms.ValidationError(
+                    f"Each value may have at most {self.max_length} characters.", code="max_length"
+                )
+            cleaned.append(item)
+        if len(cleaned) > self.max_values:
+            raise forms.ValidationError(
+                self.error_messages["too_many"], code="too_many", params={"limit": self.max_values}
+            )
+        return cleaned
+
+
+@extend_schema_field(serializers.ListField(child=serializers.CharField()))
+class MultipleValueFilter(django_filters.Filter):
+    field_class = MultipleValueField
+
+
+class DeferredOrderingFilter(django_filters.OrderingFilter):
+    """Validates `ordering`/`sort`; `ProductFilter.filter_queryset` applies the result once,
+    so the alias and the real name never fight over `order_by()`."""
+
+    def filter(self, qs, value):
+        return qs
+
+
+class ProductFilter(django_filters.FilterSet):
+    category = django_filters.CharFilter(
+        method="filter_category",
+        max_length=140,
+        help_text="Category slug or id; products of its sub-categories are included.",
+    )
+    brand = MultipleValueFilter(
+        method="filter_brand", help_text="Repeatable (`?brand=A&brand=B`), case-insensitive."
+    )
+    min_price = django_filters.NumberFilter(
+        field_name="price", lookup_expr="gte", min_value=0, max_value=MAX_PRICE_FILTER
+    )
+    max_price = django_filters.NumberFilter(
+        field_name="price", lookup_expr="lte", min_value=0, max_value=MAX_PRICE_FILTER
+    )
+    in_stock = django_filters.ChoiceFilter(
+        method="filter_in_stock",
+        choices=[("true", "true"), ("false", "false")],
+        help_text="`true`: only products with stock; `false`: only products without.",
+    )
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=200,
+        help_text="Case-insensitive substring of the name, brand, description or SKU.",
+    )
+    ordering = DeferredOrderingFilter(
+        fields=ORDERING_FIELDS, help_text="`price`, `-price`, `name`, `-name`, `created_at`, `-created_at`."
+    )
+    sort = DeferredOrderingFilter(fields=ORDERING_FIELDS, help_text="Alias of `ordering`.")
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def filter_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        from .selectors import category_ids_for_filter  # selectors import this module
+
+        ids = category_ids_for_filter(value=value)
+        if ids is None:
+            return queryset.none()
+        return queryset.filter(category_id__in=ids)
+
+    def filter_brand(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        if not value:
+            return queryset
+        condition = Q()
+        for brand in value:
+            condition |= Q(brand__iexact=brand)
+        return queryset.filter(condition)
+
+    def filter_in_stock(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "true":
+            return queryset.filter(stock__gt=0)
+        if value == "false":
+            return queryset.filter(stock=0)
+        return queryset
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        term = value.strip()
+        if not term:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=term)
+            | Q(brand__icontains=term)
+            | Q(description__icontains=term)
+            | Q(sku__icontains=term)
+        )
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        params = self.form.cleaned_data.get("ordering") or self.form.cleaned_data.get("sort") or []
+        ordering = [self.filters["ordering"].get_ordering_value(param) for param in params if param]
+        if not ordering:
+            ordering = list(DEFAULT_ORDERING)
+        # The id breaks ties (equal prices, bulk-created rows sharing a timestamp), so pages
+        # never repeat or skip a product.
+        tiebreak = "-id" if ordering[-1].startswith("-") else "id"
+        return queryset.order_by(*ordering, tiebreak)

@@ -1,0 +1,187 @@
+"""Input and output shapes of the catalog and the wishlist (no business rules here).
+
+`ProductOutputSerializer` is the contract's product object; other apps (cart, orders) nest it.
+Pass `context={"request": request}` so image URLs come out absolute.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from .models import Category, Product, WishlistItem
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_INT32 = 2_147_483_647
+MAX_BIGINT = 9_223_372_036_854_775_807
+
+
+def absolute_media_url(file, request) -> str | None:
+    """The absolute URL of a stored file, or None when the field is empty."""
+    if not file:
+        return None
+    url = file.url
+    # A storage that already returns absolute URLs (Cloudinary) is left as is by build_absolute_uri.
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+@extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+class AbsoluteImageField(serializers.Field):
+    """Read-only: an image field as an absolute URL or null."""
+
+    def __init__(self, **kwargs):
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return absolute_media_url(value, self.context.get("request"))
+
+
+def _validate_image_size(image):
+    if image and image.size > MAX_IMAGE_BYTES:
+        raise serializers.ValidationError(f"Images may be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
+    return image
+
+
+# --- Output ---------------------------------------------------------------------------------
+
+
+class CategoryBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug"]
+
+
+@extend_schema_serializer(component_name="Category")
+class CategoryOutputSerializer(serializers.ModelSerializer):
+    image = AbsoluteImageField()
+    mobile_image = AbsoluteImageField()
+    mobile_secondary_image = AbsoluteImageField()
+    desktop_image = AbsoluteImageField()
+    desktop_secondary_image = AbsoluteImageField()
+
+    class Meta:
+        model = Category
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "parent",
+            "image",
+            "mobile_image",
+            "mobile_secondary_image",
+            "desktop_image",
+            "desktop_secondary_image",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="Product")
+class ProductOutputSerializer(serializers.ModelSerializer):
+    """The contract's product object."""
+
+    currency = serializers.SerializerMethodField()
+    in_stock = serializers.BooleanField(read_only=True)
+    image = AbsoluteImageField()
+    category = CategoryBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "brand",
+            "sku",
+            "description",
+            "price",
+            "currency",
+            "stock",
+            "in_stock",
+            "image",
+            "category",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_currency(self, obj) -> str:
+        return settings.CURRENCY
+
+
+@extend_schema_serializer(component_name="WishlistItem")
+class WishlistItemOutputSerializer(serializers.ModelSerializer):
+    product = ProductOutputSerializer(read_only=True)
+
+    class Meta:
+        model = WishlistItem
+        fields = ["id", "product", "added_at"]
+        read_only_fields = fields
+
+
+class BrandFacetSerializer(serializers.Serializer):
+    brand = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class PriceRangeSerializer(serializers.Serializer):
+    min_price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    max_price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+
+
+# --- Input ----------------------------------------------------------------------------------
+
+
+class ProductInputSerializer(serializers.Serializer):
+    """Create (POST/PUT: name, sku and price required) or change (PATCH) a product."""
+
+    name = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(
+        max_length=220, required=False, allow_blank=True, help_text="Generated from the name when empty."
+    )
+    brand = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    sku = serializers.CharField(max_length=64)
+    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"))
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_INT32, required=False)
+    category_id = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.all(), required=False, allow_null=True, help_text="Category id or null."
+    )
+    image = serializers.ImageField(required=False, allow_null=True, validators=[_validate_image_size])
+    is_active = serializers.BooleanField(required=False)
+
+    def to_service_kwargs(self) -> dict:
+        data = dict(self.validated_data)
+        if "category_id" in data:
+            data["category"] = data.pop("category_id")
+        return data
+
+
+class CategoryInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    slug = serializers.SlugField(
+        max_length=140, required=False, allow_blank=True, help_text="Generated from the name when empty."
+    )
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Parent category id or null.",
+    )
+    is_active = serializers.BooleanField(required=False)
+    image = serializers.ImageField(required=False, allow_null=True, validators=[_validate_image_size])
+    mobile_image = serializers.ImageField(required=False, allow_null=True, validators=[_validate_image_size])
+    mobile_secondary_image = serializers.ImageField(
+        required=False, allow_null=True, validators=[_validate_image_size]
+    )
+    desktop_image = serializers.ImageField(required=False, allow_null=True, validators=[_validate_image_size])
+    desktop_secondary_image = serializers.ImageField(
+        required=False, allow_null=True, validators=[_validate_image_size]
+    )
+
+
+class WishlistAddInputSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT)

@@ -1,0 +1,218 @@
+"""Catalog, category and wishlist endpoints: input serializer -> service -> output serializer."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from . import selectors, services
+from .filters import ProductFilter
+from .models import WishlistItem
+from .serializers import (
+    BrandFacetSerializer,
+    CategoryInputSerializer,
+    CategoryOutputSerializer,
+    PriceRangeSerializer,
+    ProductInputSerializer,
+    ProductOutputSerializer,
+    WishlistAddInputSerializer,
+    WishlistItemOutputSerializer,
+)
+
+CATEGORY_PARAM = OpenApiParameter(
+    "category",
+    str,
+    description="Category slug or id; sub-categories are included. An unknown category gives no results.",
+)
+
+
+class IsStaffOrReadOnly(BasePermission):
+    """Anyone may read; only staff may write (anonymous writes are 401, customers 403)."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List products (paginated, filterable)"),
+    retrieve=extend_schema(summary="One product (inactive ones are 404 unless staff)"),
+    create=extend_schema(
+        summary="Create a product (staff)",
+        request=ProductInputSerializer,
+        responses={201: ProductOutputSerializer},
+    ),
+    update=extend_schema(
+        summary="Replace a product (staff)", request=ProductInputSerializer, responses=ProductOutputSerializer
+    ),
+    partial_update=extend_schema(
+        summary="Change a product (staff)", request=ProductInputSerializer, responses=ProductOutputSerializer
+    ),
+    destroy=extend_schema(
+        summary="Delete a product (staff)",
+        description="Deletes the product, or deactivates it (`is_active=false`) when any order line "
+        "refers to it. Both answer 204.",
+        responses={204: None},
+    ),
+)
+class ProductViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = ProductOutputSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    # Declared for the OpenAPI schema; the filtering itself runs in `selectors.product_list`.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProductFilter
+
+    def get_queryset(self):
+        return selectors.product_visible_queryset(user=self.request.user)
+
+    def filter_queryset(self, queryset):
+        return queryset
+
+    def list(self, request, *args, **kwargs):
+        queryset = selectors.product_list(filters=request.query_params, user=request.user)
+        page = self.paginate_queryset(queryset)
+        serializer = self.get_serializer(page, many=True)
+        return self.get_paginated_response(serializer.data)
+
+    def _output(self, product, status_code=status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(product).data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = ProductInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_create(**serializer.to_service_kwargs())
+        return self._output(product, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        product = self.get_object()
+        serializer = ProductInputSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_update(product=product, data=serializer.to_service_kwargs())
+        return self._output(product)
+
+    def destroy(self, request, *args, **kwargs):
+        services.product_delete(product=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Brands of active products with counts",
+        parameters=[CATEGORY_PARAM],
+        responses=BrandFacetSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], url_path="brands", pagination_class=None, filter_backends=[])
+    def brands(self, request):
+        facets = selectors.product_brand_facets(category=request.query_params.get("category"))
+        return Response(BrandFacetSerializer(facets, many=True).data)
+
+    @extend_schema(
+        summary="Lowest and highest price of active products",
+        parameters=[CATEGORY_PARAM],
+        responses=PriceRangeSerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="price-range", pagination_class=None, filter_backends=[])
+    def price_range(self, request):
+        price_range = selectors.product_price_range(category=request.query_params.get("category"))
+        return Response(PriceRangeSerializer(price_range).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="All categories (plain array; non-staff see active ones only)"),
+    retrieve=extend_schema(summary="One category"),
+    create=extend_schema(
+        summary="Create a category (staff)",
+        request=CategoryInputSerializer,
+        responses={201: CategoryOutputSerializer},
+    ),
+    update=extend_schema(
+        summary="Replace a category (staff)",
+        request=CategoryInputSerializer,
+        responses=CategoryOutputSerializer,
+    ),
+    partial_update=extend_schema(
+        summary="Change a category (staff)",
+        request=CategoryInputSerializer,
+        responses=CategoryOutputSerializer,
+    ),
+    destroy=extend_schema(
+        summary="Delete a category (staff)",
+        description="Sub-categories move up to its parent; its products become uncategorised.",
+        responses={204: None},
+    ),
+)
+class CategoryViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = CategoryOutputSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    pagination_class = None
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.category_list(user=self.request.user)
+
+    def _output(self, category, status_code=status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(category).data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = CategoryInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        category = services.category_create(**serializer.validated_data)
+        return self._output(category, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        category = self.get_object()
+        serializer = CategoryInputSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        category = services.category_update(category=category, data=dict(serializer.validated_data))
+        return self._output(category)
+
+    def destroy(self, request, *args, **kwargs):
+        services.category_delete(category=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The caller's wishlist (plain array, newest first)"),
+    create=extend_schema(
+        summary="Add a product to the wishlist",
+        description="201 with the new row, or 200 with the existing row when the product is already there.",
+        request=WishlistAddInputSerializer,
+        responses={201: WishlistItemOutputSerializer, 200: WishlistItemOutputSerializer},
+    ),
+    destroy=extend_schema(summary="Remove a wishlist row (by row id)", responses={204: OpenApiResponse()}),
+)
+class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    serializer_class = WishlistItemOutputSerializer
+    pagination_class = None
+    filter_backends: list = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return WishlistItem.objects.none()
+        return selectors.wishlist_item_list(user=self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        serializer = WishlistAddInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item, created = services.wishlist_item_add(
+            user=request.user, product_id=serializer.validated_data["product_id"]
+        )
+        return Response(
+            self.get_serializer(item).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    def destroy(self, request, *args, **kwargs):
+        # The lookup is scoped to request.user in the service: another user's row is a 404.
+        try:
+            item_id = int(kwargs["pk"])
+        except (TypeError, ValueError):
+            item_id = 0
+        services.wishlist_item_remove(user=request.user, item_id=item_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
