@@ -1,0 +1,48 @@
+"""Order reads."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from core.exceptions import NotFound
+
+from .models import Order, OrderEvent, OrderItem
+
+
+def order_get_for_update(*, order_id: int) -> Order:
+    """The order row, locked (`SELECT ... FOR UPDATE`) until the surrounding transaction ends."""
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("Order not found.")
+    return order
+
+
+def order_queryset_with_details() -> QuerySet[Order]:
+    """Orders with their lines and events prefetched: three queries whatever their number."""
+    return Order.objects.prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.order_by("id")),
+        Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")),
+    )
+
+
+def order_list(*, user=None, status: str | None = None, search: str | None = None) -> QuerySet[Order]:
+    """Orders newest first; `user=None` means every user's (staff views)."""
+    qs = order_queryset_with_details().order_by("-created_at", "-id")
+    if user is not None:
+        qs = qs.filter(user=user)
+    if status:
+        qs = qs.filter(status=status)
+    if search:
+        search = search.strip()
+        qs = qs.filter(
+            Q(number__icontains=search)
+            | Exists(OrderItem.objects.filter(order=OuterRef("pk"), product_name__icontains=search))
+        )
+    return qs
+
+
+def order_latest_for_user(*, user) -> Order:
+    order = order_list(user=user).first()
+    if order is None:
+        raise NotFound("You have no orders yet.")
+    return order

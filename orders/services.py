@@ -1,0 +1,535 @@
+"""Order writes: checkout, the status machine, cancellation (whole order or one line), refunds,
+shipping, delivery and expiry.
+
+Lock order, everywhere: the order row first, then (only when putting lines back into a cart)
+the user's cart row, then product rows in primary-key order, then payment rows. Checkout takes
+the cart row and then product rows and never an existing order row, so no two of these paths
+can wait on each other in a cycle.
+
+Stripe calls happen inside the transaction, after the database work they belong to: a Stripe
+error raises `PaymentProviderError` (502) and rolls everything back, so the database never
+claims something Stripe did not do.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from addresses import selectors as address_selectors
+from cart import services as cart_services
+from core.exceptions import ApplicationError, CartEmpty, InvalidTransition, NotFound, ProductUnavailable
+from core.money import quantize_money
+from payments import services as payment_services
+from payments.models import Payment, Refund
+from products.models import Product
+
+from .emails import order_email_cancelled, order_email_confirmation, order_email_shipped
+from .models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod
+from .selectors import order_get_for_update
+from .stock import product_stock_release, product_stock_take
+
+logger = logging.getLogger(__name__)
+
+S = OrderStatus
+
+# The whole state machine. A paid order whose every line is cancelled has had money sent back,
+# so it becomes REFUNDED (never PAID -> CANCELLED); see `order_item_cancel`.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.PAID, S.CANCELLED}),
+    S.CONFIRMED: frozenset({S.SHIPPED, S.CANCELLED}),
+    S.PAID: frozenset({S.SHIPPED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+
+STATUS_TIMESTAMPS: dict[str, str] = {
+    S.PAID: "paid_at",
+    S.SHIPPED: "shipped_at",
+    S.DELIVERED: "delivered_at",
+    S.CANCELLED: "cancelled_at",
+    S.REFUNDED: "refunded_at",
+}
+
+# Fields a transition may set together with the status (e.g. tracking on SHIPPED).
+TRANSITION_FIELDS = frozenset({"tracking_number", "carrier", "amount_refunded"})
+
+# Statuses whose lines a customer may still cancel one by one.
+ITEM_CANCELLABLE_STATUSES = frozenset({S.PENDING, S.CONFIRMED, S.PAID})
+
+ORDER_NUMBER_ATTEMPTS = 5
+
+
+class CheckoutResult(NamedTuple):
+    order: Order
+    payment: Payment | None
+
+
+# --- The status machine -------------------------------------------------------------------------
+
+
+def _transition_refused(order: Order, to_status: str) -> InvalidTransition:
+    return InvalidTransition(
+        f"Order {order.number} is {order.status} and cannot become {to_status}.",
+        extra={"status": order.status},
+    )
+
+
+def _event_create(*, order: Order, from_status: str, status: str, note: str, actor=None) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order,
+        from_status=from_status,
+        status=status,
+        note=note[:500],
+        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+def _apply_transition(order: Order, to_status: str, *, actor=None, note: str = "", **fields) -> Order:
+    """Move an order that the caller has already locked; the one place a status changes."""
+    if to_status not in TRANSITIONS.get(order.status, frozenset()):
+        raise _transition_refused(order, to_status)
+    unknown = set(fields) - TRANSITION_FIELDS
+    if unknown:
+        raise ValueError(f"order_transition cannot set {sorted(unknown)}")
+    from_status = order.status
+    order.status = to_status
+    update_fields = ["status", "updated_at"]
+    for name, value in fields.items():
+        setattr(order, name, value)
+        update_fields.append(name)
+    stamp = STATUS_TIMESTAMPS.get(to_status)
+    if stamp:
+        setattr(order, stamp, timezone.now())
+        update_fields.append(stamp)
+    order.save(update_fields=update_fields)
+    _event_create(order=order, from_status=from_status, status=to_status, note=note, actor=actor)
+    return order
+
+
+@transaction.atomic
+def order_transition(*, order_id: int, to_status: str, actor=None, note: str = "", **fields) -> Order:
+    """Lock the order and move it to `to_status` if the table allows it, else 409 `invalid_transition`.
+
+    Stamps the matching `*_at` field and writes an `OrderEvent` (from, to, actor, note). This is
+    the raw state change: the services below add what a move means (stock, refunds, emails).
+    """
+    order = order_get_for_update(order_id=order_id)
+    return _apply_transition(order, to_status, actor=actor, note=note, **fields)
+
+
+@transaction.atomic
+def order_event_record(*, order_id: int, note: str, actor=None) -> OrderEvent:
+    """An event without a status change (e.g. "payment failed")."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("Order not found.")
+    return _event_create(order=order, from_status=order.status, status=order.status, note=note, actor=actor)
+
+
+# --- Checkout -----------------------------------------------------------------------------------
+
+
+def _order_number() -> str:
+    """`NC-20250131-K3J5Q2ZD`: the day plus 40 random bits in base32 (no 0/1/8/9 look-alikes)."""
+    suffix = base64.b32encode(secrets.token_bytes(5)).decode()
+    return f"NC-{timezone.now():%Y%m%d}-{suffix}"
+
+
+def _order_insert(**fields) -> Order:
+    """Insert the order under a fresh number, retrying when the number is already taken."""
+    for attempt in range(1, ORDER_NUMBER_ATTEMPTS + 1):
+        number = _order_number()
+        try:
+            with transaction.atomic():  # a savepoint: a collision must not poison the checkout
+                return Order.objects.create(number=number, **fields)
+        except IntegrityError:
+            if attempt == ORDER_NUMBER_ATTEMPTS or not Order.objects.filter(number=number).exists():
+                raise
+            logger.warning("order number collision, retrying", extra={"attempt": attempt})
+    raise AssertionError("unreachable")
+
+
+def order_shipping_for(*, subtotal: Decimal) -> Decimal:
+    """Flat rate, free from `FREE_SHIPPING_THRESHOLD` up; nothing to ship costs nothing."""
+    if subtotal <= 0 or subtotal >= settings.FREE_SHIPPING_THRESHOLD:
+        return Decimal("0.00")
+    return quantize_money(settings.SHIPPING_FLAT_RATE)
+
+
+@transaction.atomic
+def order_create_from_cart(*, user, shipping_address_id: int, payment_method: str) -> CheckoutResult:
+    """Turn the user's cart into an order, all or nothing.
+
+    Locks the cart, takes stock for every line (product-id order, conditional updates), copies
+    lines and the address, empties the cart, records the first event. Card orders start PENDING
+    with an expiry and get their Stripe PaymentIntent inside this transaction (a Stripe failure
+    rolls the whole order back); cash-on-delivery orders start CONFIRMED with no payment.
+    """
+    if payment_method not in PaymentMethod.values:
+        raise ApplicationError("Payment method must be 'card' or 'cod'.", code="invalid_payment_method")
+    cart, lines = cart_services.cart_lock_for_checkout(user=user)
+    if not lines:
+        raise CartEmpty()
+    address = address_selectors.address_get_for_user(user=user, address_id=shipping_address_id)
+    for line in lines:
+        if not line.product.is_active:
+            raise ProductUnavailable(
+                f"{line.product.name} is no longer available.", extra={"product_id": line.product_id}
+            )
+
+    product_stock_take(lines=[(line.product_id, line.quantity) for line in lines])
+    # Re-read the products now that their rows are ours: the snapshot is of what we sold.
+    products = Product.objects.in_bulk([line.product_id for line in lines])
+
+    item_rows = []
+    for line in lines:
+        product = products[line.product_id]
+        unit_price = quantize_money(product.price)
+        item_rows.append(
+            OrderItem(
+                product=product,
+                product_name=product.name,
+                product_brand=product.brand,
+                product_image=product.image.name if product.image else "",
+                sku=product.sku,
+                unit_price=unit_price,
+                quantity=line.quantity,
+                line_total=quantize_money(unit_price * line.quantity),
+            )
+        )
+    subtotal = quantize_money(sum((row.line_total for row in item_rows), Decimal("0")))
+    shipping_total = order_shipping_for(subtotal=subtotal)
+    is_card = payment_method == PaymentMethod.CARD
+    now = timezone.now()
+    order = _order_insert(
+        user=user,
+        status=S.PENDING if is_card else S.CONFIRMED,
+        payment_method=payment_method,
+        subtotal=subtotal,
+        shipping_total=shipping_total,
+        total=subtotal + shipping_total,
+        currency=settings.CURRENCY,
+        email=user.email or "",
+        shipping_address=address_selectors.address_snapshot(address=address),
+        estimated_delivery=timezone.localdate() + timedelta(days=settings.DELIVERY_ESTIMATE_DAYS),
+        expires_at=now + timedelta(minutes=settings.ORDER_PENDING_TTL_MINUTES) if is_card else None,
+    )
+    for row in item_rows:
+        row.order = order
+    OrderItem.objects.bulk_create(item_rows)
+    _event_create(
+        order=order,
+        from_status="",
+        status=order.status,
+        note="Order placed, awaiting card payment." if is_card else "Order placed, cash on delivery.",
+        actor=user,
+    )
+    cart_services.cart_items_delete(cart=cart, item_ids=[line.pk for line in lines])
+
+    payment = None
+    if is_card:
+        payment = payment_services.payment_intent_create_for_order(order=order)
+    else:
+        order_email_confirmation(order=order)
+    return CheckoutResult(order=order, payment=payment)
+
+
+# --- Payment outcomes (called by the payments webhook) ------------------------------------------
+
+
+@transaction.atomic
+def order_mark_paid(*, order_id: int, note: str = "") -> Order:
+    """PENDING -> PAID and the confirmation email (after commit). Already PAID: a no-op."""
+    order = order_get_for_update(order_id=order_id)
+    if order.status == S.PAID:
+        return order
+    _apply_transition(order, S.PAID, note=note or "Payment received.")
+    order_email_confirmation(order=order)
+    return order
+
+
+def _active_items_locked(order: Order) -> list[OrderItem]:
+    return list(order.items.select_for_update().filter(status=ItemStatus.ACTIVE).order_by("id"))
+
+
+def _items_close(items: list[OrderItem], *, status: str, refunded: bool, reason: str = "") -> None:
+    """Close active lines (the order is locked), releasing their stock."""
+    if not items:
+        return
+    now = timezone.now()
+    product_stock_release(lines=[(item.product_id, item.quantity) for item in items])
+    for item in items:
+        item.status = status
+        item.cancelled_at = now
+        if reason:
+            item.cancel_reason = reason[:500]
+        if refunded:
+            item.refunded_amount = item.line_total
+    OrderItem.objects.bulk_update(items, ["status", "cancelled_at", "cancel_reason", "refunded_amount"])
+
+
+@transaction.atomic
+def order_mark_refunded(*, order_id: int, note: str = "") -> Order:
+    """A full refund made outside our API (e.g. the Stripe dashboard): PAID -> REFUNDED.
+
+    Releases the stock of lines still active. Already REFUNDED: a no-op. Any other status is
+    409 `invalid_transition` (a shipped order refunded on Stripe needs a human).
+    """
+    order = order_get_for_update(order_id=order_id)
+    if order.status == S.REFUNDED:
+        return order
+    if order.status != S.PAID:
+        raise _transition_refused(order, S.REFUNDED)
+    _items_close(_active_items_locked(order), status=ItemStatus.REFUNDED, refunded=True)
+    return _apply_transition(order, S.REFUNDED, note=note or "Refunded in full.", amount_refunded=order.total)
+
+
+def _order_settle_after_item(order: Order, *, actor=None, note: str = "") -> None:
+    """When no line of a still-open order is active, close the order itself."""
+    if order.items.filter(status=ItemStatus.ACTIVE).exists():
+        return
+    if order.status == S.PAID:
+        _apply_transition(
+            order, S.REFUNDED, actor=actor, note=note or "Every item was cancelled and refunded."
+        )
+    elif order.status in (S.PENDING, S.CONFIRMED):
+        _apply_transition(order, S.CANCELLED, actor=actor, note=note or "Every item was cancelled.")
+        if order.payment_method == PaymentMethod.CARD:
+            payment_services.payment_intent_cancel_for_order(order=order)
+        order_email_cancelled(order=order, reason=note)
+
+
+@transaction.atomic
+def order_item_mark_refunded(*, order_item_id: int, amount: Decimal) -> OrderItem:
+    """Stripe confirmed the refund of a cancelled line: REFUND_REQUESTED -> REFUNDED.
+
+    Already REFUNDED: a no-op. Then settles the order (REFUNDED once no line is active).
+    """
+    order_id = OrderItem.objects.filter(pk=order_item_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise NotFound("Order item not found.")
+    order = order_get_for_update(order_id=order_id)
+    item = OrderItem.objects.select_for_update().get(pk=order_item_id)
+    if item.status == ItemStatus.REFUNDED:
+        return item
+    if item.status != ItemStatus.REFUND_REQUESTED:
+        raise InvalidTransition(f"Item {item.pk} has no refund waiting for confirmation.")
+    item.status = ItemStatus.REFUNDED
+    if not item.refunded_amount:
+        item.refunded_amount = min(quantize_money(amount), item.line_total)
+    item.save(update_fields=["status", "refunded_amount"])
+    confirmed = f"{quantize_money(amount)} {order.currency.upper()}"
+    note = f"Refund of {confirmed} for {item.product_name} confirmed."
+    _event_create(order=order, from_status=order.status, status=order.status, note=note)
+    _order_settle_after_item(order)
+    return item
+
+
+# --- Cancellation -------------------------------------------------------------------------------
+
+
+def _order_cancel_locked(order: Order, *, actor=None, reason: str = "", restore_cart: bool = True) -> Order:
+    """Cancel a locked PENDING/CONFIRMED order: release stock, refill the cart, cancel the intent."""
+    if S.CANCELLED not in TRANSITIONS.get(order.status, frozenset()):
+        raise _transition_refused(order, S.CANCELLED)
+    items = _active_items_locked(order)
+    if restore_cart:
+        # The cart row before any product row: the same lock order as checkout.
+        cart_services.cart_lock_for_checkout(user=order.user)
+    _items_close(items, status=ItemStatus.CANCELLED, refunded=False, reason=reason)
+    if restore_cart and items:
+        cart_services.cart_restore_lines(
+            user=order.user,
+            lines=[(item.product_id, item.quantity) for item in items if item.product_id is not None],
+        )
+    _apply_transition(order, S.CANCELLED, actor=actor, note=reason or "Order cancelled.")
+    if order.payment_method == PaymentMethod.CARD:
+        payment_services.payment_intent_cancel_for_order(order=order)
+    order_email_cancelled(order=order, reason=reason, restored_to_cart=restore_cart and bool(items))
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, order_id: int, actor=None, reason: str = "", restore_cart: bool = True) -> Order:
+    """Cancel a PENDING (unpaid card) or CONFIRMED (cash on delivery, not shipped) order.
+
+    Releases the stock of its active lines, puts them back into the owner's cart (merged,
+    capped by stock), cancels the PaymentIntent (best effort), records the event and sends the
+    cancellation email after commit. Any other status: 409 `invalid_transition`.
+    """
+    order = order_get_for_update(order_id=order_id)
+    return _order_cancel_locked(order, actor=actor, reason=reason, restore_cart=restore_cart)
+
+
+def order_expire_pending(*, now: datetime | None = None) -> int:
+    """Cancel every PENDING card order past `expires_at`, exactly as a user cancel; returns how many.
+
+    Each order is handled in its own transaction, under `SELECT ... FOR UPDATE SKIP LOCKED` and a
+    re-check of its status: an order another run (or a user cancel, or the payment webhook) is
+    working on is skipped, so two runs at once never cancel an order twice.
+    """
+    now = now or timezone.now()
+    candidates = list(
+        Order.objects.filter(status=S.PENDING, payment_method=PaymentMethod.CARD, expires_at__lte=now)
+        .order_by("expires_at", "id")
+        .values_list("pk", flat=True)
+    )
+    expired = 0
+    for order_id in candidates:
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(pk=order_id, status=S.PENDING, expires_at__lte=now)
+                .first()
+            )
+            if order is None:
+                continue
+            _order_cancel_locked(order, reason="Payment was not received in time; the order expired.")
+            expired += 1
+    if expired:
+        logger.info("expired pending orders", extra={"count": expired})
+    return expired
+
+
+def _recompute_unpaid_totals(order: Order) -> None:
+    """An unpaid order owes for its active lines only (the cash a courier collects, the intent amount)."""
+    remaining = order.items.filter(status=ItemStatus.ACTIVE)
+    subtotal = quantize_money(sum((item.line_total for item in remaining), Decimal("0")))
+    order.subtotal = subtotal
+    order.shipping_total = order_shipping_for(subtotal=subtotal)
+    order.total = subtotal + order.shipping_total
+    order.save(update_fields=["subtotal", "shipping_total", "total", "updated_at"])
+
+
+@transaction.atomic
+def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") -> Order:
+    """Cancel one line of the user's PENDING, CONFIRMED or PAID order (409 after shipping).
+
+    - The line's stock is released, its reason and `cancelled_at` stored.
+    - PAID (card): exactly the line total goes back through Stripe; the last active line also
+      gets the shipping fee back. Never more than what is left of what was paid. The line is
+      REFUNDED when Stripe reports the refund succeeded at once, else REFUND_REQUESTED until
+      the webhook confirms (`order_item_mark_refunded`). A Stripe error rolls everything back.
+    - PENDING / CONFIRMED: the line is CANCELLED and the order's totals follow its remaining
+      lines; a card order's PaymentIntent is replaced by one for the new total.
+    - When no line is left active, the order becomes REFUNDED (paid) or CANCELLED (unpaid).
+    """
+    order = order_get_for_update(order_id=order_id)
+    if user is None or order.user_id != user.pk:
+        raise NotFound("Order not found.")
+    item = OrderItem.objects.select_for_update().filter(order=order, pk=item_id).first()
+    if item is None:
+        raise NotFound("Order item not found.")
+    if order.status not in ITEM_CANCELLABLE_STATUSES:
+        raise InvalidTransition(
+            f"Items of a {order.status} order can no longer be cancelled.", extra={"status": order.status}
+        )
+    if item.status != ItemStatus.ACTIVE:
+        raise InvalidTransition("This item is already cancelled.", extra={"item_status": item.status})
+
+    reason = (reason or "").strip()[:500]
+    others_active = order.items.filter(status=ItemStatus.ACTIVE).exclude(pk=item.pk).exists()
+    product_stock_release(lines=[(item.product_id, item.quantity)])
+    item.cancelled_at = timezone.now()
+    item.cancel_reason = reason
+    note = f"Cancelled {item.quantity} x {item.product_name}" + (f": {reason}" if reason else ".")
+
+    if order.status == S.PAID:
+        wanted = item.line_total + (Decimal("0") if others_active else order.shipping_total)
+        amount = min(wanted, order.total - order.amount_refunded)
+        if amount > 0:
+            refund = payment_services.payment_refund_create(
+                order=order, amount=amount, order_item=item, reason=reason or "Item cancelled by customer."
+            )
+            item.status = (
+                ItemStatus.REFUNDED
+                if refund.status == Refund.Status.SUCCEEDED
+                else ItemStatus.REFUND_REQUESTED
+            )
+            item.refunded_amount = min(amount, item.line_total)
+            order.amount_refunded += amount
+            order.save(update_fields=["amount_refunded", "updated_at"])
+            note += f" Refund of {amount} {order.currency.upper()} requested."
+        else:
+            item.status = ItemStatus.CANCELLED
+        item.save(update_fields=["status", "cancelled_at", "cancel_reason", "refunded_amount"])
+        _event_create(order=order, from_status=order.status, status=order.status, note=note, actor=user)
+    else:
+        item.status = ItemStatus.CANCELLED
+        item.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+        _event_create(order=order, from_status=order.status, status=order.status, note=note, actor=user)
+        if others_active:
+            _recompute_unpaid_totals(order)
+            if order.payment_method == PaymentMethod.CARD:
+                # The open intent asks for the old amount: cancel it and ask for the new total.
+                payment_services.payment_intent_cancel_for_order(order=order)
+                payment_services.payment_intent_create_for_order(order=order)
+
+    _order_settle_after_item(order, actor=user, note=reason)
+    return order
+
+
+# --- Staff operations ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_ship(*, order_id: int, tracking_number: str, carrier: str, actor=None) -> Order:
+    """PAID or CONFIRMED -> SHIPPED with tracking, and the shipping email."""
+    tracking_number = (tracking_number or "").strip()
+    carrier = (carrier or "").strip()
+    if not tracking_number or not carrier:
+        raise ApplicationError("Tracking number and carrier are both required.", code="tracking_required")
+    order = order_get_for_update(order_id=order_id)
+    _apply_transition(
+        order,
+        S.SHIPPED,
+        actor=actor,
+        note=f"Shipped with {carrier}, tracking {tracking_number}.",
+        tracking_number=tracking_number[:100],
+        carrier=carrier[:100],
+    )
+    order_email_shipped(order=order)
+    return order
+
+
+@transaction.atomic
+def order_deliver(*, order_id: int, actor=None) -> Order:
+    """SHIPPED -> DELIVERED; for cash on delivery the cash is recorded as collected."""
+    order = order_get_for_update(order_id=order_id)
+    _apply_transition(order, S.DELIVERED, actor=actor, note="Delivered.")
+    if order.payment_method == PaymentMethod.COD:
+        payment_services.payment_record_cash_collected(order=order)
+    return order
+
+
+@transaction.atomic
+def order_refund(*, order_id: int, actor=None, reason: str = "") -> Order:
+    """Staff refund: PAID -> REFUNDED. Refunds whatever is still refundable through Stripe and
+    releases the stock of active lines. A Stripe error leaves the order PAID (502)."""
+    order = order_get_for_update(order_id=order_id)
+    if S.REFUNDED not in TRANSITIONS.get(order.status, frozenset()):
+        raise _transition_refused(order, S.REFUNDED)
+    amount = order.total - order.amount_refunded
+    if amount > 0:
+        payment_services.payment_refund_create(
+            order=order, amount=amount, reason=reason or "Refunded by staff."
+        )
+    _items_close(_active_items_locked(order), status=ItemStatus.REFUNDED, refunded=True, reason=reason)
+    return _apply_transition(
+        order,
+        S.REFUNDED,
+        actor=actor,
+        note=reason or f"Refunded {amount} {order.currency.upper()} in full.",
+        amount_refunded=order.total,
+    )

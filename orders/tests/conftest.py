@@ -1,0 +1,98 @@
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from addresses.tests.factories import AddressFactory
+from cart.models import CartItem
+from cart.tests.factories import CartFactory, CartItemFactory
+from core.money import from_minor_units
+from orders import services
+from orders.models import Order
+from payments import gateway
+from payments.models import Payment
+from products.models import Product
+from products.tests.factories import ProductFactory
+
+
+@pytest.fixture(autouse=True)
+def _shop_settings(settings):
+    """The shipping rule every test here assumes (explicit, so an env override cannot skew totals)."""
+    settings.CURRENCY = "usd"
+    settings.SHIPPING_FLAT_RATE = Decimal("5.00")
+    settings.FREE_SHIPPING_THRESHOLD = Decimal("50.00")
+    settings.ORDER_PENDING_TTL_MINUTES = 30
+    settings.DELIVERY_ESTIMATE_DAYS = 5
+
+
+@pytest.fixture
+def address(user):
+    return AddressFactory(user=user)
+
+
+@pytest.fixture
+def other_address(other_user):
+    return AddressFactory(user=other_user)
+
+
+def fill_cart(user, lines) -> None:
+    """Put `(product, quantity)` lines into the user's cart directly (no stock check: tests need
+    carts that ask for more than there is)."""
+    cart = CartFactory(user=user)
+    for product, quantity in lines:
+        CartItemFactory(cart=cart, product=product, quantity=quantity)
+
+
+def cart_lines(user) -> list[tuple[int, int]]:
+    return sorted(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))
+
+
+def stock_of(*products) -> list[int]:
+    return [Product.objects.get(pk=p.pk).stock for p in products]
+
+
+def place_order(user, lines, *, payment_method: str = "card", address=None) -> Order:
+    """Fill the cart with `lines` and check out through the service."""
+    fill_cart(user, lines)
+    address = address or AddressFactory(user=user)
+    result = services.order_create_from_cart(
+        user=user, shipping_address_id=address.pk, payment_method=payment_method
+    )
+    return result.order
+
+
+def pay_order(order: Order) -> Order:
+    """Pay the order's PaymentIntent on the fake Stripe as a browser would, record it on the Payment
+    row as the payments webhook does for `payment_intent.succeeded`, then mark the order paid."""
+    payment = Payment.objects.get(order=order, provider=Payment.Provider.STRIPE)
+    client = gateway.stripe_client()
+    client.v1.payment_intents.update(payment.payment_intent_id, params={"payment_method": "pm_card_visa"})
+    intent = client.v1.payment_intents.confirm(payment.payment_intent_id)
+    assert intent.status == "succeeded"
+    Payment.objects.filter(pk=payment.pk).update(
+        status=Payment.Status.SUCCEEDED,
+        amount_received=from_minor_units(int(intent.amount), order.currency),
+        succeeded_at=timezone.now(),
+    )
+    return services.order_mark_paid(order_id=order.pk, note="payment_intent.succeeded")
+
+
+@pytest.fixture
+def product(db):
+    return ProductFactory(price=Decimal("19.99"), stock=10)
+
+
+@pytest.fixture
+def cheap(db):
+    return ProductFactory(price=Decimal("4.50"), stock=10)
+
+
+def order_state(order: Order) -> dict:
+    """Everything about an order a refused operation must leave alone."""
+    fresh = Order.objects.get(pk=order.pk)
+    return {
+        "order": {f.attname: getattr(fresh, f.attname) for f in Order._meta.concrete_fields},
+        "items": list(fresh.items.order_by("id").values()),
+        "events": fresh.events.count(),
+        "payments": list(Payment.objects.filter(order=fresh).order_by("id").values()),
+    }
