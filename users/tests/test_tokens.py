@@ -1,0 +1,260 @@
+import pytest
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, **credentials):
+    return client.post("/api/token/", {"password": DEFAULT_PASSWORD, **credentials})
+
+
+@pytest.fixture
+def grace(db):
+    return UserFactory(username="grace", email="Grace.Hopper@Example.com")
+
+
+# --- /api/token/ ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"email": "grace.hopper@example.com"},
+        {"email": "GRACE.HOPPER@EXAMPLE.COM"},
+        {"username": "grace"},
+        {"username": "GRACE"},
+        {"username": "grace.hopper@example.com"},
+        {"email": "grace"},
+    ],
+    ids=["email", "email-upper", "username", "username-upper", "email-in-username", "username-in-email"],
+)
+def test_login_returns_a_token_pair_for_the_user(api_client, grace, credentials):
+    response = login(api_client, **credentials)
+
+    assert response.status_code == 200, response.data
+    assert set(response.data) == {"access", "refresh"}
+    assert AccessToken(response.data["access"])["user_id"] == str(grace.pk)
+    refresh = RefreshToken(response.data["refresh"])
+    assert OutstandingToken.objects.filter(jti=refresh["jti"], user=grace).exists()
+    grace.refresh_from_db()
+    assert grace.last_login is not None
+
+
+def test_access_token_authenticates_api_calls(api_client, grace):
+    access = login(api_client, username="grace").data["access"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+
+    response = api_client.get("/api/me/")
+
+    assert response.status_code == 200
+    assert response.data["id"] == grace.pk
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"email": "grace.hopper@example.com", "password": "wrong-password"},
+        {"username": "grace", "password": "wrong-password"},
+        {"email": "nobody@example.com", "password": DEFAULT_PASSWORD},
+        {"username": "nobody", "password": DEFAULT_PASSWORD},
+        {"username": "grace", "password": DEFAULT_PASSWORD + " "},
+    ],
+    ids=[
+        "bad-password-email",
+        "bad-password-username",
+        "unknown-email",
+        "unknown-username",
+        "password-not-trimmed",
+    ],
+)
+def test_wrong_credentials_are_401_in_the_error_shape(api_client, grace, credentials):
+    response = api_client.post("/api/token/", credentials)
+
+    assert response.status_code == 401
+    assert response.data == {
+        "detail": "No active account found with the given credentials",
+        "code": "no_active_account",
+    }
+    assert "WWW-Authenticate" in response.headers
+    assert not OutstandingToken.objects.exists()
+
+
+def test_inactive_user_cannot_log_in(api_client):
+    UserFactory(username="gone", email="gone@example.com", is_active=False)
+
+    response = login(api_client, email="gone@example.com")
+
+    assert response.status_code == 401
+    assert response.data["code"] == "no_active_account"
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"password": DEFAULT_PASSWORD}, "email"),
+        ({"email": "  "}, "password"),
+        ({"username": "grace"}, "password"),
+    ],
+)
+def test_missing_fields_are_400(api_client, grace, payload, field):
+    response = api_client.post("/api/token/", payload)
+
+    assert response.status_code == 400
+    assert field in response.data
+
+
+def test_an_email_is_tried_before_a_username_that_looks_like_it(api_client):
+    owner = UserFactory(username="owner", email="shared@example.com")
+    UserFactory(username="shared@example.com", email="other@example.com", password="Another-pass-99")
+
+    response = login(api_client, username="shared@example.com")
+
+    assert response.status_code == 200
+    assert AccessToken(response.data["access"])["user_id"] == str(owner.pk)
+
+
+def test_username_holding_an_at_sign_still_logs_in(api_client):
+    staff = UserFactory(username="admin@corp", email="admin@example.com")
+
+    response = login(api_client, username="admin@corp")
+
+    assert response.status_code == 200
+    assert AccessToken(response.data["access"])["user_id"] == str(staff.pk)
+
+
+# --- /api/token/refresh/ -------------------------------------------------------------------
+def test_refresh_rotates_and_blacklists_the_old_token(api_client, grace):
+    old_refresh = login(api_client, username="grace").data["refresh"]
+
+    response = api_client.post("/api/token/refresh/", {"refresh": old_refresh})
+
+    assert response.status_code == 200
+    assert set(response.data) == {"access", "refresh"}
+    assert response.data["refresh"] != old_refresh
+    new_refresh = RefreshToken(response.data["refresh"])
+    assert OutstandingToken.objects.filter(jti=new_refresh["jti"], user=grace).exists()
+    assert BlacklistedToken.objects.filter(token__jti=_jti(old_refresh)).exists()
+
+    reused = api_client.post("/api/token/refresh/", {"refresh": old_refresh})
+    assert reused.status_code == 401
+    assert reused.data["code"] == "token_not_valid"
+
+    again = api_client.post("/api/token/refresh/", {"refresh": response.data["refresh"]})
+    assert again.status_code == 200
+
+
+def _jti(token: str) -> str:
+    from rest_framework_simplejwt.tokens import UntypedToken
+
+    return UntypedToken(token, verify=False)["jti"]
+
+
+def test_refresh_rejects_a_logged_out_token(api_client, grace):
+    refresh = login(api_client, username="grace").data["refresh"]
+    assert api_client.post("/api/token/blacklist/", {"refresh": refresh}).status_code == 200
+
+    response = api_client.post("/api/token/refresh/", {"refresh": refresh})
+
+    assert response.status_code == 401
+    assert response.data["code"] == "token_not_valid"
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c"])
+def test_refresh_rejects_garbage(api_client, token):
+    response = api_client.post("/api/token/refresh/", {"refresh": token})
+
+    assert response.status_code == 401
+    assert response.data == {"detail": "Token is invalid", "code": "token_not_valid"}
+
+
+def test_refresh_rejects_an_access_token(api_client, grace):
+    access = login(api_client, username="grace").data["access"]
+
+    response = api_client.post("/api/token/refresh/", {"refresh": access})
+
+    assert response.status_code == 401
+
+
+def test_refresh_missing_field_is_400(api_client):
+    response = api_client.post("/api/token/refresh/", {})
+
+    assert response.status_code == 400
+    assert "refresh" in response.data
+
+
+def test_refresh_for_a_deactivated_user_is_401(api_client, grace):
+    refresh = login(api_client, username="grace").data["refresh"]
+    grace.is_active = False
+    grace.save()
+
+    response = api_client.post("/api/token/refresh/", {"refresh": refresh})
+
+    assert response.status_code == 401
+    assert response.data["code"] == "no_active_account"
+
+
+def test_refresh_for_a_deleted_user_is_401_not_500(api_client, grace):
+    refresh = login(api_client, username="grace").data["refresh"]
+    grace.delete()
+
+    response = api_client.post("/api/token/refresh/", {"refresh": refresh})
+
+    assert response.status_code == 401
+    assert response.data["code"] == "no_active_account"
+
+
+# --- /api/token/verify/ --------------------------------------------------------------------
+def test_verify_accepts_valid_tokens(api_client, grace):
+    pair = login(api_client, username="grace").data
+
+    for token in (pair["access"], pair["refresh"]):
+        response = api_client.post("/api/token/verify/", {"token": token})
+        assert response.status_code == 200
+        assert response.data == {}
+
+
+def test_verify_rejects_invalid_and_blacklisted_tokens(api_client, grace):
+    refresh = login(api_client, username="grace").data["refresh"]
+    api_client.post("/api/token/blacklist/", {"refresh": refresh})
+
+    for token in ("garbage", refresh):
+        response = api_client.post("/api/token/verify/", {"token": token})
+        assert response.status_code == 401, token
+        assert response.data["code"] == "token_not_valid"
+
+
+def test_verify_missing_token_is_400(api_client):
+    response = api_client.post("/api/token/verify/", {})
+
+    assert response.status_code == 400
+    assert "token" in response.data
+
+
+# --- /api/token/blacklist/ ----------------------------------------------------------------
+def test_logout_blacklists_the_refresh_token(api_client, grace):
+    refresh = login(api_client, username="grace").data["refresh"]
+
+    response = api_client.post("/api/token/blacklist/", {"refresh": refresh})
+
+    assert response.status_code == 200
+    assert response.data == {}
+    assert BlacklistedToken.objects.filter(token__jti=_jti(refresh), token__user=grace).exists()
+
+
+def test_logout_with_an_invalid_or_used_token_is_401(api_client, grace):
+    refresh = login(api_client, username="grace").data["refresh"]
+    api_client.post("/api/token/blacklist/", {"refresh": refresh})
+
+    for token in (refresh, "garbage"):
+        response = api_client.post("/api/token/blacklist/", {"refresh": token})
+        assert response.status_code == 401
+        assert response.data["code"] == "token_not_valid"
+    assert BlacklistedToken.objects.count() == 1
+
+
+def test_logout_missing_field_is_400(api_client):
+    response = api_client.post("/api/token/blacklist/", {})
+
+    assert response.status_code == 400
+    assert "refresh" in response.data
