@@ -73,6 +73,11 @@ def _minor(value: Any) -> int | None:
 
 
 def _on_payment_intent_succeeded(obj: dict[str, Any]) -> None:
+    if obj.get("status", "succeeded") != "succeeded":
+        logger.warning(
+            "payment_intent.succeeded for %s in status %s: ignored", obj.get("id"), obj.get("status")
+        )
+        return
     received = obj.get("amount_received")
     if received is None:  # older API versions (and the fake) only send `amount`
         received = obj.get("amount")

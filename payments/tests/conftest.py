@@ -71,11 +71,27 @@ def post_event(client, event: dict, **sign_kwargs):
     )
 
 
+def intent_event(payment_intent_id: str, event_type: str = "payment_intent.succeeded") -> dict:
+    """An event carrying the PaymentIntent exactly as Stripe holds it now."""
+    return make_event(event_type, stripe_get(f"payment_intents/{payment_intent_id}"))
+
+
+def charge_refunded_event(payment_intent_id: str, *, with_refund_list: bool = True) -> dict:
+    """`charge.refunded` for the intent's charge as Stripe holds it now (refunds listed or not)."""
+    latest = stripe_get(f"payment_intents/{payment_intent_id}")["latest_charge"]
+    charge = stripe_get(f"charges/{latest['id'] if isinstance(latest, dict) else latest}")
+    if not with_refund_list:
+        charge.pop("refunds", None)
+    return make_event("charge.refunded", charge)
+
+
 def deliver_intent_event(client, payment_intent_id: str, event_type: str = "payment_intent.succeeded", **kw):
-    """Sign and deliver an event carrying the PaymentIntent exactly as Stripe holds it now."""
-    return post_event(
-        client, make_event(event_type, stripe_get(f"payment_intents/{payment_intent_id}")), **kw
-    )
+    return post_event(client, intent_event(payment_intent_id, event_type), **kw)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
