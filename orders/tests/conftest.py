@@ -1,16 +1,15 @@
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from addresses.tests.factories import AddressFactory
 from cart.models import CartItem
 from cart.tests.factories import CartFactory, CartItemFactory
-from core.money import from_minor_units
 from orders import services
 from orders.models import Order
 from payments import gateway
 from payments.models import Payment
+from payments.services import payment_mark_succeeded
 from products.models import Product
 from products.tests.factories import ProductFactory
 
@@ -62,19 +61,24 @@ def place_order(user, lines, *, payment_method: str = "card", address=None) -> O
 
 
 def pay_order(order: Order) -> Order:
-    """Pay the order's PaymentIntent on the fake Stripe as a browser would, record it on the Payment
-    row as the payments webhook does for `payment_intent.succeeded`, then mark the order paid."""
-    payment = Payment.objects.get(order=order, provider=Payment.Provider.STRIPE)
+    """Pay the order's open PaymentIntent on the fake Stripe as a browser would, then settle it the
+    way the `payment_intent.succeeded` webhook does (payments' service, which calls order_mark_paid)."""
+    payment = Payment.objects.get(
+        order=order, provider=Payment.Provider.STRIPE, status=Payment.Status.REQUIRES_PAYMENT
+    )
     client = gateway.stripe_client()
     client.v1.payment_intents.update(payment.payment_intent_id, params={"payment_method": "pm_card_visa"})
     intent = client.v1.payment_intents.confirm(payment.payment_intent_id)
     assert intent.status == "succeeded"
-    Payment.objects.filter(pk=payment.pk).update(
-        status=Payment.Status.SUCCEEDED,
-        amount_received=from_minor_units(int(intent.amount), order.currency),
-        succeeded_at=timezone.now(),
+    payment_mark_succeeded(
+        payment_intent_id=payment.payment_intent_id,
+        amount_received_minor=int(intent.amount),
+        currency=intent.currency,
+        order_id=str(order.pk),
     )
-    return services.order_mark_paid(order_id=order.pk, note="payment_intent.succeeded")
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == "PAID"
+    return order
 
 
 @pytest.fixture

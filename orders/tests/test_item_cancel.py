@@ -1,0 +1,281 @@
+from decimal import Decimal
+
+import pytest
+
+from orders import services
+from orders.models import ItemStatus, Order, OrderItem
+from payments import gateway
+from payments.models import Payment, Refund
+
+from .conftest import cart_lines, order_state, pay_order, place_order, stock_of
+
+
+def url(order_id, item_id) -> str:
+    return f"/api/orders/{order_id}/items/{item_id}/cancel/"
+
+
+def items_of(order):
+    return list(OrderItem.objects.filter(order=order).order_by("id"))
+
+
+def stripe_refunded_minor(refund_ids) -> int:
+    client = gateway.stripe_client()
+    return sum(int(client.v1.refunds.retrieve(refund_id).amount) for refund_id in refund_ids)
+
+
+# --- Unpaid orders --------------------------------------------------------------------------------
+
+
+def test_cancel_a_line_of_a_pending_card_order(auth_client, user, product, cheap, mailoutbox):
+    order = place_order(user, [(product, 2), (cheap, 1)])  # 39.98 + 4.50 + 5.00 shipping = 49.48
+    first_payment = Payment.objects.get(order=order)
+    line_product, line_cheap = items_of(order)
+
+    response = auth_client.post(url(order.pk, line_cheap.pk), {"reason": "Changed my mind"})
+
+    assert response.status_code == 200, response.json()
+    data = response.json()
+    assert data["status"] == "PENDING"
+    cancelled = next(i for i in data["items"] if i["id"] == line_cheap.pk)
+    assert cancelled["status"] == "CANCELLED" and cancelled["cancelled_at"] is not None
+    assert next(i for i in data["items"] if i["id"] == line_product.pk)["status"] == "ACTIVE"
+    # An unpaid order owes for its active lines only: 39.98 + 5.00.
+    assert (data["subtotal"], data["shipping_total"], data["total"]) == ("39.98", "5.00", "44.98")
+    assert stock_of(product, cheap) == [8, 10]
+    assert cart_lines(user) == []  # a cancelled line is not put back into the cart
+    line_cheap.refresh_from_db()
+    assert line_cheap.cancel_reason == "Changed my mind"
+    assert "Changed my mind" in data["events"][-1]["note"]
+
+    # The intent for the old amount is cancelled and one for the new total replaces it.
+    first_payment.refresh_from_db()
+    assert first_payment.status == Payment.Status.CANCELLED
+    assert gateway.retrieve_payment_intent(first_payment.payment_intent_id).status == "canceled"
+    current = Payment.objects.filter(order=order).exclude(pk=first_payment.pk).get()
+    assert current.amount == Decimal("44.98")
+    assert gateway.retrieve_payment_intent(current.payment_intent_id).amount == 4498
+
+    # Paying the new intent settles the order at the new total.
+    paid = pay_order(Order.objects.get(pk=order.pk))
+    assert paid.total == Decimal("44.98")
+
+
+def test_cancelling_the_last_line_of_a_pending_order_cancels_it(
+    auth_client, user, product, mailoutbox, django_capture_on_commit_callbacks
+):
+    order = place_order(user, [(product, 2)])
+    (line,) = items_of(order)
+    payment = Payment.objects.get(order=order)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(url(order.pk, line.pk), {"reason": "Found it cheaper"})
+
+    assert response.status_code == 200
+    data = response.json()
+    assert data["status"] == "CANCELLED"
+    assert data["items"][0]["status"] == "CANCELLED"
+    assert data["total"] == "44.98"  # a cancelled order keeps the amount it had
+    assert stock_of(product) == [10]
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CANCELLED
+    assert [m.subject for m in mailoutbox] == [f"Your order {order.number} was cancelled"]
+
+
+def test_cancel_lines_of_a_cod_order(auth_client, user, product, cheap):
+    order = place_order(user, [(product, 3), (cheap, 2)], payment_method="cod")  # 59.97 + 9.00, free shipping
+    line_product, line_cheap = items_of(order)
+
+    first = auth_client.post(url(order.pk, line_product.pk), {"reason": "too many"})
+    assert first.status_code == 200
+    # 9.00 left: below the threshold, so the flat rate applies to what is still coming.
+    assert (first.json()["subtotal"], first.json()["shipping_total"], first.json()["total"]) == (
+        "9.00",
+        "5.00",
+        "14.00",
+    )
+    assert first.json()["status"] == "CONFIRMED"
+    assert stock_of(product, cheap) == [10, 8]
+
+    second = auth_client.post(url(order.pk, line_cheap.pk), {})
+    assert second.status_code == 200
+    assert second.json()["status"] == "CANCELLED"
+    assert stock_of(product, cheap) == [10, 10]
+    assert not Payment.objects.exists()
+
+    third = auth_client.post(url(order.pk, line_cheap.pk), {"reason": "again"})
+    assert third.status_code == 409
+    assert third.json()["code"] == "invalid_transition"
+
+
+# --- Paid card orders: partial refunds ------------------------------------------------------------
+
+
+def test_paid_lines_are_refunded_one_by_one_and_never_more_than_paid(auth_client, user, product, cheap):
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))  # paid 49.48
+    line_product, line_cheap = items_of(order)
+    payment = Payment.objects.get(order=order)
+
+    first = auth_client.post(url(order.pk, line_cheap.pk), {"reason": "Broken on arrival"})
+
+    assert first.status_code == 200, first.json()
+    assert first.json()["status"] == "PAID"
+    assert first.json()["total"] == "49.48"  # what was paid does not change
+    line_cheap.refresh_from_db()
+    # localstripe reports the refund `succeeded` synchronously, so the line is REFUNDED at once.
+    assert line_cheap.status == ItemStatus.REFUNDED
+    assert line_cheap.refunded_amount == Decimal("4.50")
+    assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("4.50")
+    assert stock_of(product, cheap) == [8, 10]
+
+    second = auth_client.post(url(order.pk, line_product.pk), {"reason": "Not needed"})
+
+    assert second.status_code == 200, second.json()
+    assert second.json()["status"] == "REFUNDED"
+    fresh = Order.objects.get(pk=order.pk)
+    assert fresh.refunded_at is not None
+    # The last line also gets the shipping fee back: everything that was paid, not a cent more.
+    assert fresh.amount_refunded == fresh.total == Decimal("49.48")
+    line_product.refresh_from_db()
+    assert line_product.status == ItemStatus.REFUNDED
+    assert line_product.refunded_amount == Decimal("39.98")
+    refunds = list(Refund.objects.filter(payment=payment).order_by("id"))
+    assert [(r.order_item_id, r.amount) for r in refunds] == [
+        (line_cheap.pk, Decimal("4.50")),
+        (line_product.pk, Decimal("44.98")),
+    ]
+    assert stripe_refunded_minor([r.stripe_refund_id for r in refunds]) == 4948
+    payment.refresh_from_db()
+    assert payment.amount_refunded == Decimal("49.48")
+    assert stock_of(product, cheap) == [10, 10]
+
+    third = auth_client.post(url(order.pk, line_product.pk), {"reason": "once more"})
+    assert third.status_code == 409
+    assert Refund.objects.count() == 2
+    assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("49.48")
+
+
+def test_refund_is_capped_by_what_is_left_to_refund(auth_client, user, product, cheap):
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))  # paid 49.48
+    _, line_cheap = items_of(order)
+    # Earlier refunds left only 1.00 refundable (as if refunded elsewhere and synced).
+    Order.objects.filter(pk=order.pk).update(amount_refunded=Decimal("48.48"))
+    Payment.objects.filter(order=order).update(
+        amount_refunded=Decimal("48.48"), status=Payment.Status.PARTIALLY_REFUNDED
+    )
+
+    response = auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"})
+
+    assert response.status_code == 200
+    assert Refund.objects.get().amount == Decimal("1.00")
+    assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("49.48")
+
+
+def test_stripe_error_on_a_line_refund_is_502_and_changes_nothing(
+    auth_client, user, product, cheap, settings
+):
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))
+    _, line_cheap = items_of(order)
+    before = order_state(order)
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+
+    response = auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"})
+
+    assert response.status_code == 502
+    assert response.json()["code"] == "payment_provider_error"
+    assert order_state(order) == before
+    assert stock_of(product, cheap) == [8, 9]
+    assert not Refund.objects.exists()
+
+
+def test_pending_refund_waits_for_stripe_then_settles(user, product, cheap, monkeypatch):
+    """When Stripe answers a refund `pending`, the line is REFUND_REQUESTED until the webhook
+    (through `order_item_mark_refunded`) confirms it."""
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))
+    line_product, line_cheap = items_of(order)
+    real_create_refund = gateway.create_refund
+
+    def pending_refund(**kwargs):
+        refund = real_create_refund(**kwargs)
+        refund.status = "pending"
+        return refund
+
+    monkeypatch.setattr(gateway, "create_refund", pending_refund)
+
+    services.order_item_cancel(order_id=order.pk, item_id=line_cheap.pk, user=user, reason="late")
+    line_cheap.refresh_from_db()
+    assert line_cheap.status == ItemStatus.REFUND_REQUESTED
+    assert line_cheap.refunded_amount == Decimal("4.50")
+    assert Order.objects.get(pk=order.pk).status == "PAID"
+
+    item = services.order_item_mark_refunded(order_item_id=line_cheap.pk, amount=Decimal("4.50"))
+    assert item.status == ItemStatus.REFUNDED
+    assert (
+        services.order_item_mark_refunded(order_item_id=line_cheap.pk, amount=Decimal("4.50")).pk == item.pk
+    )
+
+    services.order_item_cancel(order_id=order.pk, item_id=line_product.pk, user=user, reason="late")
+    # No line is active any more: the order is REFUNDED already while Stripe confirms.
+    assert Order.objects.get(pk=order.pk).status == "REFUNDED"
+    line_product.refresh_from_db()
+    assert line_product.status == ItemStatus.REFUND_REQUESTED
+    services.order_item_mark_refunded(order_item_id=line_product.pk, amount=Decimal("44.98"))
+    line_product.refresh_from_db()
+    assert line_product.status == ItemStatus.REFUNDED
+
+
+def test_item_mark_refunded_refuses_a_line_without_a_refund(user, product):
+    from core.exceptions import InvalidTransition, NotFound
+
+    order = place_order(user, [(product, 1)])
+    (line,) = items_of(order)
+    with pytest.raises(InvalidTransition):
+        services.order_item_mark_refunded(order_item_id=line.pk, amount=Decimal("1.00"))
+    with pytest.raises(NotFound):
+        services.order_item_mark_refunded(order_item_id=999999, amount=Decimal("1.00"))
+
+
+# --- Refusals -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["SHIPPED", "DELIVERED", "CANCELLED", "REFUNDED"])
+def test_lines_of_closed_or_shipped_orders_cannot_be_cancelled(auth_client, user, product, status):
+    order = place_order(user, [(product, 2)], payment_method="cod")
+    Order.objects.filter(pk=order.pk).update(status=status)
+    (line,) = items_of(order)
+    before = order_state(order)
+
+    response = auth_client.post(url(order.pk, line.pk), {"reason": "x"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_transition"
+    assert order_state(order) == before
+    assert stock_of(product) == [8]
+
+
+def test_another_users_order_or_line_is_404(auth_client, other_client, user, other_user, product):
+    order = place_order(user, [(product, 1)], payment_method="cod")
+    foreign = place_order(other_user, [(product, 1)], payment_method="cod")
+    (line,) = items_of(order)
+    (foreign_line,) = items_of(foreign)
+    before = order_state(order)
+
+    assert other_client.post(url(order.pk, line.pk), {"reason": "x"}).status_code == 404
+    # The caller's order with a line of another order: not found either.
+    assert auth_client.post(url(order.pk, foreign_line.pk), {"reason": "x"}).status_code == 404
+    assert auth_client.post(url(order.pk, 2**64), {"reason": "x"}).status_code == 404
+    assert order_state(order) == before
+    assert order_state(foreign)["items"][0]["status"] == "ACTIVE"
+
+
+def test_reason_is_validated(auth_client, user, product):
+    order = place_order(user, [(product, 1)], payment_method="cod")
+    (line,) = items_of(order)
+    response = auth_client.post(url(order.pk, line.pk), {"reason": "x" * 501})
+    assert response.status_code == 400
+    assert "reason" in response.json()
+
+
+def test_item_cancel_needs_authentication(api_client, user, product):
+    order = place_order(user, [(product, 1)], payment_method="cod")
+    (line,) = items_of(order)
+    assert api_client.post(url(order.pk, line.pk), {}).status_code == 401
