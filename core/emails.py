@@ -1,9 +1,38 @@
 """Emails are queued only after the surrounding transaction commits, so nothing is ever sent
 for work that rolled back. Locally (no REDIS_URL) the task runs inline."""
 
+import logging
+from typing import Any
+
+from celery.result import AsyncResult
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerError
 
 from .tasks import send_templated_email
+
+logger = logging.getLogger(__name__)
+
+
+def email_enqueue(
+    *, to: list[str], subject: str, template: str, context: dict, **publish_options: Any
+) -> AsyncResult | None:
+    """Queue the email now (None when the broker is unreachable). Services call
+    `email_send_on_commit`; this is its second half.
+
+    `publish_options` go to `apply_async` (e.g. `queue`). The task's kwargs are shown to workers'
+    logs and monitors only as `kwargsrepr`: recipients and links (a password-reset token) stay out.
+    """
+    try:
+        return send_templated_email.apply_async(
+            kwargs={"to": to, "subject": subject, "template": template, "context": context},
+            kwargsrepr=repr({"template": template, "recipients": len(to)}),
+            **publish_options,
+        )
+    except BrokerError:
+        # The work this email reports has committed; a broker outage must not turn the response
+        # into a 500. The failure is logged (and reaches Sentry when configured).
+        logger.exception("email not queued: broker unavailable", extra={"template": template})
+        return None
 
 
 def email_send_on_commit(*, to: list[str], subject: str, template: str, context: dict) -> None:
@@ -12,5 +41,5 @@ def email_send_on_commit(*, to: list[str], subject: str, template: str, context:
     if not recipients:
         return
     transaction.on_commit(
-        lambda: send_templated_email.delay(to=recipients, subject=subject, template=template, context=context)
+        lambda: email_enqueue(to=recipients, subject=subject, template=template, context=context)
     )

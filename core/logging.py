@@ -1,9 +1,86 @@
-"""Request-scoped context for log records (the request id of the request being served)."""
+"""Structured logging: the request id of the request being served, and JSON lines with secrets masked.
+
+Every record (web, worker, beat) goes through `RedactingJsonFormatter`, so a password, token,
+API key or `Authorization` value that reaches a log call by accident - a serializer's data, a
+Celery task's kwargs, a URL with credentials, a traceback message - is masked before it is written.
+"""
+
+from __future__ import annotations
 
 import contextvars
 import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from django.http import HttpRequest
+from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+REDACTED = "[redacted]"
+
+# Field names whose values are never logged. `args`/`kwargs` are a Celery task's arguments
+# (the worker logs them on receipt and failure); email context may hold a reset link.
+_SENSITIVE_KEY = re.compile(
+    r"passw|secret|token|authori[sz]ation|cookie|api[-_]?key|signature|credential|csrf|session"
+    r"|^(?:access|refresh|dsn|args|kwargs|argsrepr|kwargsrepr|headers|body|data_raw)$",
+    re.IGNORECASE,
+)
+_SENSITIVE_WORDS = r"password|passwd|secret|token|api[-_]?key|authorization|access|refresh|client_secret"
+_TEXT_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # JSON Web Tokens (simplejwt access/refresh tokens) wherever they appear.
+    (re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), REDACTED),
+    # "Authorization: Bearer xyz", "Basic xyz".
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/-]+=*"), rf"\1 {REDACTED}"),
+    # password=..., "token": "...", 'secret': '...' in messages and reprs.
+    (
+        re.compile(
+            rf"(?i)([\"']?[\w-]*(?:{_SENSITIVE_WORDS})[\w-]*[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}}\]]+)"
+        ),
+        rf"\1'{REDACTED}'",
+    ),
+    # Credentials inside URLs: redis://:pw@host, postgres://user:pw@host.
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), rf"\1{REDACTED}@"),
+    # Stripe secret keys and webhook secrets.
+    (re.compile(r"\b(?:sk|rk|whsec)_\w{6,}"), REDACTED),
+]
+
+
+def scrub_text(text: str) -> str:
+    for pattern, replacement in _TEXT_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def scrub(value: Any, depth: int = 0) -> Any:
+    """A copy of `value` safe to log: sensitive keys masked, secrets in text masked."""
+    if depth > 6:
+        return REDACTED
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {
+            key: (REDACTED if isinstance(key, str) and _SENSITIVE_KEY.search(key) else scrub(item, depth + 1))
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [scrub(item, depth + 1) for item in value]
+    if isinstance(value, HttpRequest):
+        # Django's request logger passes the request; its repr carries the query string.
+        return f"{value.method} {value.path}"
+    return scrub_text(str(value))
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        # ISO 8601 in UTC, the same clock as gunicorn's access lines.
+        return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        return scrub(super().process_log_record(log_data))
 
 
 class RequestIdFilter(logging.Filter):

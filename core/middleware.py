@@ -5,10 +5,31 @@ import re
 import time
 import uuid
 
+from django.utils.functional import SimpleLazyObject, empty
+
 from .logging import request_id_var
 
 logger = logging.getLogger("novacart.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def _user_id(request) -> int | None:
+    """The id of the user the view authenticated, without triggering any lookup of our own.
+
+    DRF authenticates JWT requests inside the view and its `Request.user` setter writes the
+    user back onto the underlying `HttpRequest`, so after the view ran `request.user` is the
+    token's user. A session user that nobody evaluated stays a lazy object: it is skipped
+    rather than loaded (that would cost queries, and fail when the database is down).
+    """
+    user = request.__dict__.get("user")
+    if user is None:
+        return None
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        return None
+    try:
+        return user.pk if user.is_authenticated else None
+    except Exception:  # a broken user object must never break the response
+        return None
 
 
 class RequestLogMiddleware:
@@ -23,21 +44,19 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         try:
             response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            # The path only: query strings can carry tokens, bodies and headers are never logged.
+            logger.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "user_id": _user_id(request),
+                },
+            )
         finally:
             request_id_var.reset(token)
-        response["X-Request-ID"] = request_id
-        user = getattr(request, "user", None)
-        # DRF authenticates inside the view; it leaves the user on the underlying request.
-        user_id = getattr(user, "pk", None) if user is not None and user.is_authenticated else None
-        logger.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "user_id": user_id,
-            },
-        )
         return response

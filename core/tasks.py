@@ -1,7 +1,14 @@
 import logging
 import smtplib
 
-from anymail.exceptions import AnymailError
+from anymail.exceptions import (
+    AnymailCancelSend,
+    AnymailError,
+    AnymailInvalidAddress,
+    AnymailRecipientsRefused,
+    AnymailSerializationError,
+    AnymailUnsupportedFeature,
+)
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -9,16 +16,29 @@ from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
 
-# Errors from the mail provider that are worth retrying (network, provider 5xx, SMTP).
+# Errors from the mail provider that are worth retrying: network, timeouts, provider 5xx/429
+# (AnymailAPIError), SMTP hiccups.
 RETRYABLE_EMAIL_ERRORS = (AnymailError, smtplib.SMTPException, OSError)
+# ...except the ones another attempt cannot fix: a refused or malformed address, a message the
+# provider cannot represent.
+PERMANENT_EMAIL_ERRORS = (
+    AnymailRecipientsRefused,
+    AnymailInvalidAddress,
+    AnymailUnsupportedFeature,
+    AnymailSerializationError,
+    AnymailCancelSend,
+    smtplib.SMTPRecipientsRefused,
+)
+EMAIL_MAX_RETRIES = 6
 
 
 @shared_task(
     autoretry_for=RETRYABLE_EMAIL_ERRORS,
-    retry_backoff=True,
+    dont_autoretry_for=PERMANENT_EMAIL_ERRORS,
+    retry_backoff=True,  # 1 s, 2 s, 4 s ... with full jitter
     retry_backoff_max=600,
     retry_jitter=True,
-    max_retries=6,
+    max_retries=EMAIL_MAX_RETRIES,
 )
 def send_templated_email(*, to: list[str], subject: str, template: str, context: dict) -> int:
     """Render `templates/emails/<template>.txt` and `.html` and send them through Django's email API."""

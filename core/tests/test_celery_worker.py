@@ -1,0 +1,336 @@
+"""Emails through Celery: queued on commit, retried with backoff on provider errors, and executed
+by a real worker process consuming from the local Redis."""
+
+import json
+import os
+import shutil
+import smtplib
+import subprocess
+import sys
+import time
+import uuid
+from email import message_from_bytes
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from celery.backends.redis import RedisBackend
+from django.conf import settings
+from django.core import mail
+from django.core.mail.backends import filebased
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.template import TemplateDoesNotExist
+
+from backend.celery import app as celery_app
+from core.emails import email_enqueue, email_send_on_commit
+from core.tasks import EMAIL_MAX_RETRIES, send_templated_email
+
+BASE_DIR = Path(settings.BASE_DIR)
+RESET_CONTEXT = {
+    "name": "Ada",
+    "reset_url": "https://shop.example/reset-password/MQ/tok-SECRET-123",
+    "valid_minutes": 60,
+}
+
+
+# --- queued on commit -------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_email_is_sent_only_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        email_send_on_commit(
+            to=["ada@example.com", ""], subject="Reset", template="password_reset", context=RESET_CONTEXT
+        )
+        assert mail.outbox == []  # nothing before the commit
+    assert len(callbacks) == 1
+    assert len(mail.outbox) == 1
+    sent = mail.outbox[0]
+    assert sent.to == ["ada@example.com"]
+    assert sent.subject == "Reset"
+    assert RESET_CONTEXT["reset_url"] in sent.body
+    assert sent.alternatives and sent.alternatives[0][1] == "text/html"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_work_sends_nothing():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        email_send_on_commit(to=["ada@example.com"], subject="Reset", template="password_reset", context={})
+        raise RuntimeError("the service failed after asking for the email")
+    assert mail.outbox == []
+
+    with transaction.atomic():
+        email_send_on_commit(to=["ada@example.com"], subject="Reset", template="password_reset", context={})
+    assert len(mail.outbox) == 1
+
+
+def test_no_recipients_queues_nothing(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        email_send_on_commit(to=["", ""], subject="x", template="password_reset", context={})
+    assert callbacks == []
+    assert mail.outbox == []
+
+
+# --- retries ------------------------------------------------------------------------------------------
+class FlakyBackend(BaseEmailBackend):
+    """Fails with `error` for the first `failures` attempts, then delivers to the locmem outbox."""
+
+    failures = 0
+    error: Exception = smtplib.SMTPServerDisconnected("connection lost")
+    attempts = 0
+
+    def send_messages(self, messages):
+        FlakyBackend.attempts += 1
+        if FlakyBackend.attempts <= FlakyBackend.failures:
+            raise FlakyBackend.error
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+class FlakyFileBackend(filebased.EmailBackend):
+    """For the real worker: a message whose subject starts with "[flaky]" fails twice (the SMTP
+    server drops the connection), then is written like any other."""
+
+    attempts: dict[str, int] = {}
+
+    def send_messages(self, messages):
+        for message in messages:
+            if message.subject.startswith("[flaky]"):
+                seen = FlakyFileBackend.attempts[message.subject] = (
+                    FlakyFileBackend.attempts.get(message.subject, 0) + 1
+                )
+                if seen <= 2:
+                    raise smtplib.SMTPServerDisconnected("connection lost")
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def flaky_backend(settings):
+    """Inline tasks that retry inline: eager mode without propagation runs each retry at once."""
+    settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
+    FlakyBackend.attempts = 0
+    propagates = celery_app.conf.task_eager_propagates
+    celery_app.conf.task_eager_propagates = False
+    yield FlakyBackend
+    celery_app.conf.task_eager_propagates = propagates
+    FlakyBackend.failures = 0
+    FlakyBackend.error = smtplib.SMTPServerDisconnected("connection lost")
+
+
+def _send():
+    return send_templated_email.apply_async(
+        kwargs={"to": ["ada@example.com"], "subject": "Reset", "template": "password_reset", "context": {}}
+    )
+
+
+def test_provider_errors_are_retried_until_the_email_goes_out(flaky_backend):
+    flaky_backend.failures = 2
+    result = _send()
+    assert result.get() == 1
+    assert flaky_backend.attempts == 3
+    assert len(mail.outbox) == 1
+
+
+def test_retries_stop_after_the_limit(flaky_backend):
+    flaky_backend.failures = 100
+    result = _send()
+    assert result.failed()
+    assert isinstance(result.result, smtplib.SMTPServerDisconnected)
+    assert flaky_backend.attempts == EMAIL_MAX_RETRIES + 1
+    assert mail.outbox == []
+
+
+def test_a_refused_recipient_is_not_retried(flaky_backend):
+    flaky_backend.failures = 100
+    flaky_backend.error = smtplib.SMTPRecipientsRefused({"ada@example.com": (550, b"no such user")})
+    result = _send()
+    assert result.failed()
+    assert isinstance(result.result, smtplib.SMTPRecipientsRefused)
+    assert flaky_backend.attempts == 1
+
+
+def test_a_template_error_is_not_retried(flaky_backend):
+    result = send_templated_email.apply_async(
+        kwargs={"to": ["ada@example.com"], "subject": "x", "template": "no_such_template", "context": {}}
+    )
+    assert result.failed()
+    assert isinstance(result.result, TemplateDoesNotExist)
+    assert flaky_backend.attempts == 0
+
+
+# --- a broker outage ----------------------------------------------------------------------------------
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def not_eager():
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def test_unreachable_broker_is_logged_not_raised(not_eager, caplog):
+    with celery_app.connection_for_write(f"redis://127.0.0.1:{_closed_port()}/0") as connection:
+        result = email_enqueue(
+            to=["ada@example.com"],
+            subject="Reset",
+            template="password_reset",
+            context=RESET_CONTEXT,
+            connection=connection,
+        )
+    assert result is None
+    assert any(record.getMessage() == "email not queued: broker unavailable" for record in caplog.records)
+
+
+# --- a real worker --------------------------------------------------------------------------------------
+def _redis_url(db: int) -> str:
+    """The test run's Redis server (REDIS_URL), database `db`: the worker tests have their own."""
+    parts = urlsplit(os.environ.get("REDIS_URL") or settings.REDIS_URL or "redis://127.0.0.1:6379/0")
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
+
+
+@pytest.fixture(scope="module")
+def celery_worker_process(tmp_path_factory):
+    """`celery -A backend worker` in a subprocess, on its own queue and Redis database, writing
+    emails to files. Yields (queue, broker_url, outbox_dir, log_path)."""
+    if not (os.environ.get("REDIS_URL") or settings.REDIS_URL):
+        pytest.skip("needs Redis (set REDIS_URL=redis://...)")  # the `redis` marker reports it
+    tmp_path = tmp_path_factory.mktemp("celery-worker")
+    queue = f"novacart-test-{uuid.uuid4().hex[:12]}"
+    broker_url = _redis_url(6)
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    log_path = tmp_path / "worker.log"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"RESEND_API_KEY", "EMAIL_HOST", "SENTRY_DSN"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="backend.settings",
+        REDIS_URL=broker_url,
+        CELERY_TASK_ALWAYS_EAGER="false",
+        EMAIL_BACKEND=f"{__name__}.FlakyFileBackend",
+        EMAIL_FILE_PATH=str(outbox),
+        PYTHONUNBUFFERED="1",
+    )
+    celery_bin = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [
+                celery_bin,
+                "-A",
+                "backend",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "-Q",
+                queue,
+                "-n",
+                f"{queue}@%h",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel=INFO",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield queue, broker_url, outbox, log_path
+    finally:
+        proc.terminate()  # warm shutdown
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        client = redis.Redis.from_url(broker_url)
+        client.delete(queue, "unacked", "unacked_index")
+        client.close()
+
+
+def _send_through_worker(worker, *, subject: str):
+    queue, broker_url, _outbox, _log = worker
+    with celery_app.connection_for_write(broker_url) as connection:
+        result = email_enqueue(
+            to=["ada@example.com"],
+            subject=subject,
+            template="password_reset",
+            context=RESET_CONTEXT,
+            queue=queue,
+            connection=connection,
+        )
+    assert result is not None
+    return result
+
+
+def _wait_for_outcome(worker, task_id: str, timeout: float = 90) -> dict:
+    """Polls the worker's result backend (its Redis database) until the task finished."""
+    _queue, broker_url, _outbox, log_path = worker
+    backend = RedisBackend(app=celery_app, url=broker_url)
+    deadline = time.monotonic() + timeout
+    meta = backend.get_task_meta(task_id)
+    while meta["status"] not in {"SUCCESS", "FAILURE"} and time.monotonic() < deadline:
+        time.sleep(0.25)
+        meta = backend.get_task_meta(task_id)
+    redis.Redis.from_url(broker_url).delete(f"celery-task-meta-{task_id}")
+    assert meta["status"] == "SUCCESS", (
+        f"task {meta['status']}; worker log:\n{log_path.read_text(errors='replace')}"
+    )
+    return meta
+
+
+def _emails_with_subject(outbox: Path, subject: str) -> list:
+    messages = [message_from_bytes(path.read_bytes()) for path in outbox.iterdir()]
+    return [message for message in messages if message["Subject"] == subject]
+
+
+@pytest.mark.redis
+def test_real_worker_executes_an_email_task(celery_worker_process, not_eager):
+    _queue, _broker, outbox, log_path = celery_worker_process
+    subject = f"Reset your NovaCart password {uuid.uuid4().hex[:6]}"
+
+    result = _send_through_worker(celery_worker_process, subject=subject)
+    meta = _wait_for_outcome(celery_worker_process, result.id)
+
+    assert meta["result"] == 1  # one message sent
+    [message] = _emails_with_subject(outbox, subject)
+    assert message["To"] == "ada@example.com"
+    text_part = next(part for part in message.walk() if part.get_content_type() == "text/plain")
+    assert RESET_CONTEXT["reset_url"] in text_part.get_payload(decode=True).decode()
+
+    # The worker logs JSON lines, and neither the recipient nor the reset link.
+    worker_log = log_path.read_text(errors="replace")
+    task_lines = [json.loads(line) for line in worker_log.splitlines() if result.id in line]
+    assert {line["logger"] for line in task_lines} >= {"celery.worker.strategy", "celery.app.trace"}
+    assert any("succeeded" in line["message"] for line in task_lines)
+    assert "tok-SECRET-123" not in worker_log
+    assert "ada@example.com" not in worker_log
+
+
+@pytest.mark.redis
+def test_real_worker_retries_a_provider_error_with_backoff(celery_worker_process, not_eager):
+    _queue, _broker, outbox, log_path = celery_worker_process
+    subject = f"[flaky] Reset {uuid.uuid4().hex[:6]}"
+
+    result = _send_through_worker(celery_worker_process, subject=subject)
+    meta = _wait_for_outcome(celery_worker_process, result.id)
+
+    assert meta["result"] == 1
+    assert len(_emails_with_subject(outbox, subject)) == 1  # sent once, on the third attempt
+    retry_lines = [
+        json.loads(line)
+        for line in log_path.read_text(errors="replace").splitlines()
+        if result.id in line and "retry" in line.lower()
+    ]
+    assert len(retry_lines) == 2, retry_lines
+    assert all("SMTPServerDisconnected" in line["message"] for line in retry_lines)

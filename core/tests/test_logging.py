@@ -1,0 +1,210 @@
+"""Structured request logs: one JSON line per request with the authenticated user's id and a request
+id, and no password, token or Authorization value anywhere in the log output."""
+
+import io
+import json
+import logging
+import re
+
+import pytest
+from django.conf import settings
+from django.test import RequestFactory
+
+from core.logging import REDACTED, RedactingJsonFormatter, RequestIdFilter, request_id_var
+from users.tests.factories import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def log_output():
+    """Everything logged during the test (every logger, DEBUG and up), formatted exactly as the
+    production handler formats it. Returns a callable giving the text so far."""
+    config = settings.LOGGING["formatters"]["json"]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingJsonFormatter(fmt=config["fmt"], rename_fields=config["rename_fields"]))
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    previous_level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(handler)
+    yield stream.getvalue
+    root.removeHandler(handler)
+    root.setLevel(previous_level)
+
+
+def _request_lines(text: str) -> list[dict]:
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [line for line in lines if line["logger"] == "novacart.request"]
+
+
+# --- one line per request ----------------------------------------------------------------------------
+def test_one_json_line_per_request_with_the_request_id(api_client, log_output):
+    response = api_client.get("/api/health/", HTTP_X_REQUEST_ID="req-abc.123")
+
+    assert response.status_code == 200
+    assert response["X-Request-ID"] == "req-abc.123"
+    [line] = _request_lines(log_output())
+    assert line["message"] == "request"
+    assert line["method"] == "GET"
+    assert line["path"] == "/api/health/"
+    assert line["status"] == 200
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert line["user_id"] is None
+    assert line["request_id"] == "req-abc.123"
+    assert line["level"] == "INFO"
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$", line["time"])
+
+
+@pytest.mark.parametrize("incoming", ["", "has spaces", "x" * 129, "semi;colon", "new\nline"])
+def test_a_missing_or_unsafe_request_id_is_replaced(api_client, log_output, incoming):
+    headers = {"HTTP_X_REQUEST_ID": incoming} if incoming else {}
+    response = api_client.get("/api/health/", **headers)
+
+    generated = response["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    [line] = _request_lines(log_output())
+    assert line["request_id"] == generated
+
+
+def test_the_request_id_is_on_every_line_logged_while_serving(api_client, log_output):
+    logger = logging.getLogger("novacart.test")
+
+    request = RequestFactory().get("/")
+    token = request_id_var.set("inner-id")
+    try:
+        logger.info("inside", extra={"path": request.path})
+    finally:
+        request_id_var.reset(token)
+    logger.info("outside")
+
+    lines = {line["message"]: line for line in map(json.loads, log_output().splitlines())}
+    assert lines["inside"]["request_id"] == "inner-id"
+    assert lines["outside"]["request_id"] == "-"
+
+
+def test_jwt_requests_log_the_token_users_id(auth_client, user, log_output):
+    """DRF authenticates inside the view; the middleware still sees the token's user."""
+    response = auth_client.get("/api/me/")
+
+    assert response.status_code == 200
+    [line] = _request_lines(log_output())
+    assert line["user_id"] == user.pk
+    assert line["status"] == 200
+
+
+def test_failed_authentication_logs_no_user(api_client, user, log_output):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    response = api_client.get("/api/me/")
+
+    assert response.status_code == 401
+    [line] = _request_lines(log_output())
+    assert line["user_id"] is None
+    assert line["status"] == 401
+
+
+def test_a_not_found_path_is_logged_too(api_client, log_output):
+    response = api_client.get("/api/no-such-endpoint/")
+
+    assert response.status_code == 404
+    [line] = _request_lines(log_output())
+    assert (line["path"], line["status"]) == ("/api/no-such-endpoint/", 404)
+
+
+# --- nothing secret in the logs ---------------------------------------------------------------------
+def test_login_and_token_use_leave_no_secret_in_the_logs(api_client, user, log_output):
+    login = api_client.post("/api/token/", {"email": user.email, "password": DEFAULT_PASSWORD}, format="json")
+    assert login.status_code == 200
+    access, refresh = login.data["access"], login.data["refresh"]
+
+    wrong = api_client.post(
+        "/api/token/", {"email": user.email, "password": "Wr0ng-guess-pass!"}, format="json"
+    )
+    assert wrong.status_code == 401
+
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert api_client.get("/api/me/?token=query-secret-123").status_code == 200
+    api_client.credentials()
+    rotated = api_client.post("/api/token/refresh/", {"refresh": refresh}, format="json")
+    assert rotated.status_code == 200
+
+    output = log_output()
+    # The capture worked: one request line each, the signed-in one with the user's id.
+    lines = _request_lines(output)
+    assert [line["path"] for line in lines] == [
+        "/api/token/",
+        "/api/token/",
+        "/api/me/",
+        "/api/token/refresh/",
+    ]
+    assert lines[2]["user_id"] == user.pk
+    for secret in (
+        DEFAULT_PASSWORD,
+        "Wr0ng-guess-pass!",
+        access,
+        refresh,
+        rotated.data["access"],
+        "query-secret-123",
+        "Bearer",
+    ):
+        assert secret not in output
+
+
+# --- the formatter masks what reaches a log call by accident ------------------------------------------
+@pytest.fixture
+def format_record():
+    config = settings.LOGGING["formatters"]["json"]
+    formatter = RedactingJsonFormatter(fmt=config["fmt"], rename_fields=config["rename_fields"])
+
+    def format_(msg, *args, **extra):
+        record = logging.LogRecord("novacart.test", logging.INFO, __file__, 1, msg, args, None)
+        record.__dict__.update(extra)
+        text = formatter.format(record)
+        return text, json.loads(text)
+
+    return format_
+
+
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VyX2lkIjoxfQ.c2lnbmF0dXJlLXZhbHVl"
+
+
+def test_secrets_in_messages_are_masked(format_record):
+    text, line = format_record(
+        "login payload %s with header %s",
+        {"email": "ada@example.com", "password": "hunter2-secret", "refresh": JWT},
+        "Authorization: Bearer abc.def.ghi",
+    )
+    for secret in ("hunter2-secret", JWT, "abc.def.ghi"):
+        assert secret not in text
+    assert "ada@example.com" in line["message"]  # the rest of the message is kept
+    assert REDACTED in line["message"]
+
+
+def test_sensitive_fields_are_masked(format_record):
+    text, line = format_record(
+        "stripe call",
+        headers={"Authorization": "Bearer sk_test_abcdef123456"},
+        api_key="re_live_123456",
+        client_secret="pi_123_secret_456",
+        data={
+            "name": "core.tasks.send_templated_email",
+            "kwargs": {"context": {"reset_url": "https://x/r/tok"}},
+        },
+        broker="redis://:redis-password@10.0.0.5:6379/0",
+        order_id=42,
+    )
+    for secret in ("sk_test_abcdef123456", "re_live_123456", "pi_123_secret_456", "/r/tok", "redis-password"):
+        assert secret not in text
+    assert line["headers"] == REDACTED
+    assert line["data"]["name"] == "core.tasks.send_templated_email"
+    assert line["data"]["kwargs"] == REDACTED
+    assert line["broker"] == f"redis://:{REDACTED}@10.0.0.5:6379/0"
+    assert line["order_id"] == 42
+
+
+def test_a_logged_request_object_shows_no_query_string(format_record):
+    request = RequestFactory().get("/api/me/", {"token": "query-secret-456"})
+    text, line = format_record("Internal Server Error: %s", request.path, request=request, status_code=500)
+    assert "query-secret-456" not in text
+    assert line["request"] == "GET /api/me/"

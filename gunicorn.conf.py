@@ -1,0 +1,93 @@
+"""gunicorn settings: `gunicorn backend.wsgi:application -c gunicorn.conf.py`.
+
+Everything comes from the environment (see docs/production.md). Migrations never run here:
+they are a release step (`python manage.py migrate --noinput`, Render's preDeployCommand).
+"""
+
+import json
+import os
+from datetime import UTC, datetime
+
+from gunicorn.glogging import Logger
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# Listen on every interface: the platform's router (or nginx) connects from outside the container.
+bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
+
+# Sync workers, one request each. The usual 2 x cores + 1, capped because a container often sees
+# the host's cores but not its memory; set WEB_CONCURRENCY to size it for the instance.
+workers = _env_int("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 4))
+threads = _env_int("GUNICORN_THREADS", 1)
+
+# A request running longer than `timeout` gets its worker killed and restarted; on SIGTERM
+# (deploys, scale-in) workers get `graceful_timeout` to finish the requests they hold.
+timeout = _env_int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+
+# Recycle workers now and then, so a slow leak never takes an instance down.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = max(max_requests // 10, 0)
+
+# Each worker imports the app itself: database and Redis connections are never shared across a fork.
+preload_app = False
+
+# Trust X-Forwarded-Proto/For only from the proxy in front: Render's router ("*": the app is not
+# reachable any other way there), nginx on the same host (the default).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# The heartbeat file on tmpfs: a slow container disk must not make healthy workers look stuck.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+
+# gunicorn's control socket is a single per-user path; several servers on one host would collide.
+control_socket_disable = True
+
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+errorlog = "-"
+# Access log: one JSON line per request on stdout ("" turns it off). The app's own request
+# line (core/middleware.py) adds the user id; both carry the same request id.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+
+
+class JsonAccessLogger(Logger):
+    """Access lines as JSON. The path without its query string, no headers but the request id:
+    tokens and credentials never reach the access log."""
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        headers = resp.headers.items() if hasattr(resp.headers, "items") else resp.headers
+        response_headers = {name.lower(): value for name, value in headers}
+        line = {
+            "time": datetime.now(tz=UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "method": environ.get("REQUEST_METHOD"),
+            "path": environ.get("PATH_INFO"),
+            "status": int(status),
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "remote_addr": environ.get("REMOTE_ADDR"),
+            "request_id": response_headers.get("x-request-id", "-"),
+            "user_agent": environ.get("HTTP_USER_AGENT", ""),
+        }
+        try:
+            self.access_log.info(json.dumps(line))
+        except Exception:
+            self.exception("access log failed")
+
+
+logger_class = JsonAccessLogger
