@@ -119,3 +119,31 @@ def place_order(user, product, *, quantity: int = 2, payment_method: str = "card
 def card_order(user, product, address):
     """(order, payment): 2 x 24.50 + 5.00 shipping = 54.00 USD, PENDING, PaymentIntent on the fake."""
     return place_order(user, product, quantity=2, address=address)
+
+
+@pytest.fixture
+def localstripe_webhook(live_server, stripe_server, settings):
+    """Make the fake Stripe deliver `payment_intent.succeeded` to our live server's webhook.
+
+    localstripe keeps registrations for the whole session and cannot delete one, so on teardown
+    the registration is pointed at an event type that never happens: later tests' payments are
+    not delivered to a live server they know nothing about.
+    """
+    webhook_id = f"novacart-{uuid.uuid4().hex[:8]}"
+    url = f"{stripe_server}/_config/webhooks/{webhook_id}"
+    response = requests.post(
+        url,
+        data={
+            "url": f"{live_server.url}{WEBHOOK_URL}",
+            "secret": settings.STRIPE_WEBHOOK_SECRET,
+            "events[]": ["payment_intent.succeeded"],
+        },
+        timeout=5,
+    )
+    response.raise_for_status()
+    yield live_server
+    requests.post(
+        url,
+        data={"url": "http://127.0.0.1:9/", "secret": "whsec_disabled", "events[]": ["novacart.never"]},
+        timeout=5,
+    ).raise_for_status()
