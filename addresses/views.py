@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
+from .models import Address
 from .serializers import (
     AddressInputSerializer,
     AddressOutputSerializer,
@@ -16,28 +17,38 @@ from .serializers import (
 
 _NOT_FOUND = OpenApiResponse(description="No such address among the caller's addresses.")
 _INVALID = OpenApiResponse(description='Validation errors, `{"field": ["message"]}`.')
+_UNAUTHENTICATED = OpenApiResponse(description="Not authenticated.")
+_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Address id.")
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The caller's addresses (plain array, default first, then newest)"),
+    list=extend_schema(
+        summary="The caller's addresses (plain array, default first, then newest)",
+        responses={200: AddressOutputSerializer(many=True), 401: _UNAUTHENTICATED},
+    ),
     create=extend_schema(
         summary="Add an address (the first one becomes the default)",
         request=AddressInputSerializer,
-        responses={201: AddressOutputSerializer, 400: _INVALID},
+        responses={201: AddressOutputSerializer, 400: _INVALID, 401: _UNAUTHENTICATED},
     ),
-    retrieve=extend_schema(responses={200: AddressOutputSerializer, 404: _NOT_FOUND}),
+    retrieve=extend_schema(
+        parameters=[_ID], responses={200: AddressOutputSerializer, 401: _UNAUTHENTICATED, 404: _NOT_FOUND}
+    ),
     update=extend_schema(
+        parameters=[_ID],
         request=AddressInputSerializer,
-        responses={200: AddressOutputSerializer, 400: _INVALID, 404: _NOT_FOUND},
+        responses={200: AddressOutputSerializer, 400: _INVALID, 401: _UNAUTHENTICATED, 404: _NOT_FOUND},
     ),
     partial_update=extend_schema(
         description="`is_default: true` makes the address the default; `false` on the default is a 400.",
+        parameters=[_ID],
         request=AddressInputSerializer,
-        responses={200: AddressOutputSerializer, 400: _INVALID, 404: _NOT_FOUND},
+        responses={200: AddressOutputSerializer, 400: _INVALID, 401: _UNAUTHENTICATED, 404: _NOT_FOUND},
     ),
     destroy=extend_schema(
         description="Deleting the default makes the newest remaining address the default.",
-        responses={204: None, 404: _NOT_FOUND},
+        parameters=[_ID],
+        responses={204: None, 401: _UNAUTHENTICATED, 404: _NOT_FOUND},
     ),
 )
 class AddressViewSet(
@@ -54,6 +65,8 @@ class AddressViewSet(
     lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Address.objects.none()
         return selectors.address_list(user=self.request.user)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
@@ -75,8 +88,9 @@ class AddressViewSet(
 
     @extend_schema(
         summary="Make this address the default",
+        parameters=[_ID],
         request=None,
-        responses={200: AddressOutputSerializer, 404: _NOT_FOUND},
+        responses={200: AddressOutputSerializer, 401: _UNAUTHENTICATED, 404: _NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path="set-default")
     def set_default(self, request: Request, pk: str) -> Response:
