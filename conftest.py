@@ -111,6 +111,8 @@ def _isolated_cache_and_media(settings, tmp_path):
     else:
         cache.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
+    # PBKDF2 is deliberately slow; tests only need a working hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
 
 
