@@ -25,7 +25,7 @@ class OrderRefundInputSerializer(serializers.Serializer):
 
 
 class OrderListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=OrderStatus.values, required=False)
+    status = serializers.ChoiceField(choices=OrderStatus.values, required=False, allow_blank=True)
     search = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 

@@ -22,6 +22,8 @@ def _shop_settings(settings):
     settings.FREE_SHIPPING_THRESHOLD = Decimal("50.00")
     settings.ORDER_PENDING_TTL_MINUTES = 30
     settings.DELIVERY_ESTIMATE_DAYS = 5
+    # Users are made in almost every test here; their password hash is beside the point.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
