@@ -57,8 +57,10 @@ def cart_get_or_create(*, user) -> Cart:
 
 def _cart_lock(*, user) -> Cart:
     """The user's cart row, locked until the end of the current transaction."""
-    cart = cart_get_or_create(user=user)
-    return Cart.objects.select_for_update().get(pk=cart.pk)
+    cart = Cart.objects.select_for_update().filter(user=user).first()
+    if cart is None:
+        cart = Cart.objects.select_for_update().get(pk=cart_get_or_create(user=user).pk)
+    return cart
 
 
 def _cart_touch_and_load(*, cart: Cart) -> Cart:
@@ -184,15 +186,23 @@ def cart_items_bulk_move_to_wishlist(*, user, item_ids: list[int]) -> Cart:
     """Add the products of these lines to the wishlist and remove the lines, all or nothing.
 
     Every id must be a line of the caller's cart: one that is not (unknown, already removed or
-    another user's) is 404 and nothing moves.
+    another user's) is 404 and nothing moves. A line whose product has been deactivated cannot
+    go to the wishlist: 409 `product_unavailable`, and nothing moves.
     """
     from products.services import wishlist_item_add  # the products app owns the wishlist
 
     cart = _cart_lock(user=user)
     wanted = set(item_ids)
-    items = list(CartItem.objects.filter(cart=cart, pk__in=wanted).order_by("product_id"))
+    items = list(
+        CartItem.objects.filter(cart=cart, pk__in=wanted).select_related("product").order_by("product_id")
+    )
     if len(items) != len(wanted):
         raise NotFound("Cart item not found.")
+    for item in items:
+        if not item.product.is_active:
+            raise ProductUnavailable(
+                f"{item.product.name} is no longer available.", extra={"product_id": item.product_id}
+            )
     for item in items:
         wishlist_item_add(user=user, product_id=item.product_id)
     CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
