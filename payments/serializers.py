@@ -26,7 +26,7 @@ class PaymentClientPayloadSerializer(serializers.Serializer):
     publishable_key = serializers.CharField()
 
 
-class ErrorSerializer(serializers.Serializer):
+class PaymentErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
 

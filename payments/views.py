@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 from core.idempotency import idempotent_call
 
 from .serializers import (
-    ErrorSerializer,
     PaymentClientPayloadSerializer,
+    PaymentErrorSerializer,
     PaymentIntentInputSerializer,
     WebhookAckSerializer,
 )
@@ -39,19 +39,21 @@ class PaymentIntentView(APIView):
         responses={
             200: PaymentClientPayloadSerializer,
             400: OpenApiResponse(
-                ErrorSerializer,
+                PaymentErrorSerializer,
                 description="Validation errors, or `amount_mismatch` (with `expected_amount`) when `amount` "
                 "is not the order total in minor units.",
             ),
-            401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
-            404: OpenApiResponse(ErrorSerializer, description="No such order of the caller."),
+            401: OpenApiResponse(PaymentErrorSerializer, description="Not authenticated."),
+            404: OpenApiResponse(PaymentErrorSerializer, description="No such order of the caller."),
             409: OpenApiResponse(
-                ErrorSerializer,
+                PaymentErrorSerializer,
                 description="`invalid_transition` (the order is not PENDING, has expired, or is cash on "
                 "delivery), `payment_in_progress` (a payment already went through and is being settled or "
                 "reviewed) or `idempotency_conflict`.",
             ),
-            502: OpenApiResponse(ErrorSerializer, description="`payment_provider_error`: Stripe failed."),
+            502: OpenApiResponse(
+                PaymentErrorSerializer, description="`payment_provider_error`: Stripe failed."
+            ),
         },
         examples=[
             OpenApiExample("Request", value={"order_id": 42, "amount": 5999}, request_only=True),
@@ -125,12 +127,12 @@ class StripeWebhookView(APIView):
                 description="Processed, ignored (unhandled type) or a replay (`duplicate`: nothing changed).",
             ),
             400: OpenApiResponse(
-                ErrorSerializer,
+                PaymentErrorSerializer,
                 description="`invalid_signature` (missing, wrong, or older than the tolerance) or "
                 "`invalid_payload`. Nothing is recorded.",
             ),
             502: OpenApiResponse(
-                ErrorSerializer,
+                PaymentErrorSerializer,
                 description="Stripe failed during processing (an automatic refund): nothing was recorded, "
                 "Stripe delivers the event again later.",
             ),
