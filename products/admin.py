@@ -5,6 +5,18 @@ from . import services
 from .models import Category, Product, WishlistItem
 
 
+def _with_hidden_initial(form_class):
+    class HiddenInitialForm(form_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            for name in ("stock", "price", "is_active"):
+                if name in self.fields:
+                    self.fields[name].show_hidden_initial = True
+
+    HiddenInitialForm.__name__ = form_class.__name__
+    return HiddenInitialForm
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "parent", "is_active")
@@ -55,10 +67,18 @@ class ProductAdmin(admin.ModelAdmin):
             return "-"
         return format_html('<img src="{}" alt="" style="max-height:160px;max-width:160px">', obj.image.url)
 
+    # Forms carry the values the page showed (hidden "initial-" inputs), so `changed_data` means
+    # "changed by this staff member", not "differs from the database now": a stock reservation
+    # an order made while the page was open is not undone by saving another column.
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return _with_hidden_initial(super().get_form(request, obj, change=change, **kwargs))
+
+    def get_changelist_form(self, request, **kwargs):
+        return _with_hidden_initial(super().get_changelist_form(request, **kwargs))
+
     def save_model(self, request, obj, form, change):
         if change:
-            # Write only what the form changed, so a stale copy of `stock` never overwrites a
-            # reservation an order made while the page was open.
+            # Write only the columns this staff member changed.
             changed = [name for name in form.changed_data if name in services.PRODUCT_FIELDS]
             if changed:
                 services.product_update(product=obj, data={name: getattr(obj, name) for name in changed})
