@@ -1,0 +1,419 @@
+"""Production settings, checked the way production runs them: fresh processes with the production
+example environment (.env.production.example). `check --deploy` is clean, the app refuses to start
+misconfigured, each service switches on with its variable, and the app boots under gunicorn with
+DEBUG off and serves the health check, the schema, the admin and its hashed static files."""
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(settings.BASE_DIR)
+EXAMPLE = BASE_DIR / ".env.production.example"
+PYTHON = sys.executable
+# Variables a developer's shell or CI may export that must not leak into the production env.
+_APP_VARIABLES = {
+    line.partition("=")[0].lstrip("# ").strip()
+    for example in (BASE_DIR / ".env.example", EXAMPLE)
+    for line in example.read_text().splitlines()
+    if re.match(r"^#?\s*[A-Z][A-Z0-9_]+=", line)
+}
+
+
+def example_env() -> dict[str, str]:
+    values = {}
+    for line in EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def process_env(**variables: str | None) -> dict[str, str]:
+    """The current environment minus every app variable, plus `variables` (None removes one)."""
+    env = {key: value for key, value in os.environ.items() if key not in _APP_VARIABLES}
+    env["DJANGO_SETTINGS_MODULE"] = "backend.settings"
+    env["LOG_LEVEL"] = "WARNING"
+    for key, value in variables.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
+    """The production example with a fresh random SECRET_KEY and this test run's database."""
+    values: dict[str, str | None] = dict(example_env())
+    values["SECRET_KEY"] = secrets.token_urlsafe(50)
+    values["DATABASE_URL"] = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'prod.sqlite3'}"
+    values.update(overrides)
+    return process_env(**values)
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+SETTINGS_AS_JSON = """
+import json
+import django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({name: getattr(s, name, None) for name in %r}, default=str))
+"""
+
+
+def settings_in_process(env: dict[str, str], *names: str) -> dict:
+    result = run([PYTHON, "-c", SETTINGS_AS_JSON % (names,)], env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- check --deploy -----------------------------------------------------------------------------------
+def test_check_deploy_is_clean_with_the_production_example(tmp_path):
+    result = run(
+        [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path)
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_reports_a_weakened_production_config(tmp_path):
+    env = production_env(
+        tmp_path,
+        SECURE_SSL_REDIRECT="false",
+        SECURE_HSTS_SECONDS="0",
+        REDIS_URL=None,
+        RESEND_API_KEY=None,
+        STRIPE_SECRET_KEY=None,
+        SECRET_KEY="django-insecure-" + "x" * 40,
+    )
+    result = run([PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    for check_id in (
+        "security.W004",  # HSTS
+        "security.W008",  # SSL redirect
+        "security.W009",  # weak SECRET_KEY
+        "novacart.W001",  # no Redis
+        "novacart.W002",  # console email
+        "novacart.W003",  # Stripe placeholders
+    ):
+        assert check_id in output
+
+
+# --- refuse to start misconfigured -------------------------------------------------------------------
+SETUP = [
+    PYTHON,
+    "-c",
+    "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+]
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"DEBUG": "false"}, "SECRET_KEY must be set when DEBUG is off"),
+        ({"DEBUG": "false", "ALLOWED_HOSTS": "api.example.com"}, "SECRET_KEY must be set when DEBUG is off"),
+        ({"SECRET_KEY": secrets.token_urlsafe(50)}, "ALLOWED_HOSTS must be set when DEBUG is off"),
+        (
+            {"SECRET_KEY": secrets.token_urlsafe(50), "DEBUG": "false", "ALLOWED_HOSTS": " , "},
+            "ALLOWED_HOSTS must be set when DEBUG is off",
+        ),
+    ],
+)
+def test_refuses_to_start_without_secret_key_or_allowed_hosts(variables, message):
+    result = run(SETUP, process_env(**variables), timeout=60)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "debug"),
+    [
+        ({}, "True"),  # local development: no variables at all
+        ({"SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "api.example.com"}, "False"),
+        ({"SECRET_KEY": "k" * 50, "RENDER_EXTERNAL_HOSTNAME": "novacart.onrender.com"}, "False"),
+    ],
+)
+def test_starts_when_configured(variables, debug):
+    result = run(SETUP, process_env(**variables), timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == debug
+
+
+# --- each part switches on with its variables ---------------------------------------------------------
+def test_production_example_settings(tmp_path):
+    values = settings_in_process(
+        production_env(tmp_path, RENDER_EXTERNAL_HOSTNAME="novacart-api.onrender.com"),
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "CSRF_TRUSTED_ORIGINS",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_PROXY_SSL_HEADER",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "CACHES",
+        "CELERY_BROKER_URL",
+        "CELERY_RESULT_BACKEND",
+        "CELERY_TASK_ALWAYS_EAGER",
+        "EMAIL_BACKEND",
+        "ANYMAIL",
+        "STORAGES",
+        "INSTALLED_APPS",
+        "REST_FRAMEWORK",
+        "LOGGING",
+    )
+    assert values["DEBUG"] is False
+    assert values["ALLOWED_HOSTS"] == ["api.novacart.example", "novacart-api.onrender.com"]
+    assert values["CSRF_TRUSTED_ORIGINS"] == [
+        "https://api.novacart.example",
+        "https://novacart-api.onrender.com",
+    ]
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["SECURE_HSTS_SECONDS"] == 31536000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SESSION_COOKIE_SECURE"] is True and values["CSRF_COOKIE_SECURE"] is True
+    # Redis: cache (throttle counters) and Celery broker/results; tasks go to workers.
+    assert values["CACHES"]["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    assert values["CACHES"]["default"]["LOCATION"] == "redis://redis.internal:6379/0"
+    assert values["CELERY_BROKER_URL"] == values["CELERY_RESULT_BACKEND"] == "redis://redis.internal:6379/0"
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is False
+    # Resend through anymail.
+    assert values["EMAIL_BACKEND"] == "anymail.backends.resend.EmailBackend"
+    assert values["ANYMAIL"] == {"RESEND_API_KEY": "re_change_me"}
+    # Cloudinary for media only, after staticfiles; whitenoise's compressed, hashed static files.
+    assert values["STORAGES"]["default"]["BACKEND"] == "cloudinary_storage.storage.MediaCloudinaryStorage"
+    assert (
+        values["STORAGES"]["staticfiles"]["BACKEND"]
+        == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    )
+    apps = values["INSTALLED_APPS"]
+    assert apps.index("cloudinary_storage") == apps.index("django.contrib.staticfiles") + 1
+    # No browsable API in production; JSON logs with secrets masked.
+    assert values["REST_FRAMEWORK"]["DEFAULT_RENDERER_CLASSES"] == ["rest_framework.renderers.JSONRenderer"]
+    assert values["LOGGING"]["formatters"]["json"]["()"] == "core.logging.RedactingJsonFormatter"
+
+
+def test_local_defaults_need_no_services():
+    values = settings_in_process(
+        process_env(),
+        "DEBUG",
+        "DATABASES",
+        "CACHES",
+        "CELERY_TASK_ALWAYS_EAGER",
+        "CELERY_BROKER_URL",
+        "EMAIL_BACKEND",
+        "STORAGES",
+        "INSTALLED_APPS",
+    )
+    assert values["DEBUG"] is True
+    assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is True
+    assert values["CELERY_BROKER_URL"] == "memory://"
+    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert values["STORAGES"]["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    assert "cloudinary_storage" not in values["INSTALLED_APPS"]
+
+
+def test_smtp_variables_switch_on_the_smtp_backend():
+    values = settings_in_process(
+        process_env(
+            EMAIL_HOST="smtp.resend.com",
+            EMAIL_PORT="465",
+            EMAIL_USE_TLS="false",
+            EMAIL_HOST_USER="resend",
+            EMAIL_HOST_PASSWORD="re_smtp_key",
+        ),
+        "EMAIL_BACKEND",
+        "EMAIL_HOST",
+        "EMAIL_PORT",
+        "EMAIL_USE_TLS",
+        "EMAIL_HOST_USER",
+        "EMAIL_HOST_PASSWORD",
+        "EMAIL_TIMEOUT",
+    )
+    assert values == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "smtp.resend.com",
+        "EMAIL_PORT": 465,
+        "EMAIL_USE_TLS": False,
+        "EMAIL_HOST_USER": "resend",
+        "EMAIL_HOST_PASSWORD": "re_smtp_key",
+        "EMAIL_TIMEOUT": 10,
+    }
+
+
+def test_cloudinary_parts_and_postgres_timeouts():
+    values = settings_in_process(
+        process_env(
+            CLOUDINARY_CLOUD_NAME="novacart",
+            CLOUDINARY_API_KEY="123",
+            CLOUDINARY_API_SECRET="secret",
+            DATABASE_URL="postgres://novacart@db.internal:5432/novacart",
+            DB_CONNECT_TIMEOUT="4",
+        ),
+        "STORAGES",
+        "DATABASES",
+    )
+    assert values["STORAGES"]["default"]["BACKEND"] == "cloudinary_storage.storage.MediaCloudinaryStorage"
+    assert values["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 4
+    assert values["DATABASES"]["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+# --- throttles share Redis ------------------------------------------------------------------------------
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_auth_throttle_counts_in_redis_and_answers_429_with_retry_after(api_client, user):
+    from django_redis import get_redis_connection
+
+    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    redis_client = get_redis_connection("default")
+    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["auth"].split("/")[0])
+    bad_login = {"email": user.email, "password": "not-the-password"}
+
+    statuses = [api_client.post("/api/token/", bad_login, format="json").status_code for _ in range(limit)]
+    assert statuses == [401] * limit
+    keys = redis_client.keys("*throttle_auth_*")
+    assert len(keys) == 1  # the counter lives in Redis, where every web process sees it
+    assert 0 < redis_client.ttl(keys[0]) <= 60
+
+    throttled = api_client.post("/api/token/", bad_login, format="json")
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "throttled"
+    assert 1 <= int(throttled["Retry-After"]) <= 60
+
+    # Another process with the same Redis starts from the same history: clearing it there frees it here.
+    redis_client.delete(*keys)
+    assert api_client.post("/api/token/", bad_login, format="json").status_code == 401
+
+
+# --- the app under gunicorn with DEBUG off ------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _gunicorn_database_url(tmp_path: Path, env: dict[str, str]) -> str:
+    """This run's PostgreSQL test database (migrated by pytest-django), or a migrated SQLite file."""
+    if connection.vendor == "postgresql":
+        parts = urlsplit(os.environ["DATABASE_URL"])
+        return urlunsplit(
+            (parts.scheme, parts.netloc, f"/{connection.settings_dict['NAME']}", parts.query, "")
+        )
+    url = f"sqlite:///{tmp_path / 'gunicorn.sqlite3'}"
+    migrated = run([PYTHON, "manage.py", "migrate", "--noinput"], {**env, "DATABASE_URL": url}, timeout=300)
+    assert migrated.returncode == 0, migrated.stderr
+    return url
+
+
+@pytest.mark.django_db
+def test_app_boots_under_gunicorn_with_debug_off(tmp_path):
+    port = _free_port()
+    env = production_env(
+        tmp_path,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        CSRF_TRUSTED_ORIGINS="https://127.0.0.1",
+        REDIS_URL=os.environ.get("REDIS_URL") or settings.REDIS_URL or None,
+        STATIC_ROOT=str(tmp_path / "static"),
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+        LOG_LEVEL="INFO",
+    )
+    env["DATABASE_URL"] = _gunicorn_database_url(tmp_path, env)
+    collected = run([PYTHON, "manage.py", "collectstatic", "--noinput"], env, timeout=300)
+    assert collected.returncode == 0, collected.stderr  # Django's collectstatic, not cloudinary's
+
+    gunicorn = Path(PYTHON).with_name("gunicorn")
+    stdout, stderr = tmp_path / "gunicorn.out", tmp_path / "gunicorn.err"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        server = subprocess.Popen(
+            [str(gunicorn), "backend.wsgi:application", "-c", "gunicorn.conf.py"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+    base = f"http://127.0.0.1:{port}"
+    https = {"X-Forwarded-Proto": "https"}  # what Render's proxy (or nginx) adds
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                health = requests.get(f"{base}/api/health/", timeout=10, headers={"X-Request-ID": "boot-1"})
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, stderr.read_text()
+                assert time.monotonic() < deadline, "gunicorn did not start\n" + stderr.read_text()
+                time.sleep(0.3)
+
+        # Health answers over plain HTTP too (platform checks), with database and cache.
+        assert health.status_code == 200, health.text
+        assert health.json() == {"status": "ok", "database": "ok", "cache": "ok", "version": "1.0.0"}
+        assert health.headers["X-Request-ID"] == "boot-1"
+
+        # Everything else is redirected to HTTPS...
+        plain = requests.get(f"{base}/api/schema/", timeout=30, allow_redirects=False)
+        assert plain.status_code == 301
+        assert plain.headers["Location"] == f"https://127.0.0.1:{port}/api/schema/"
+
+        # ...and served with HSTS behind the proxy.
+        schema = requests.get(f"{base}/api/schema/?format=json", timeout=60, headers=https)
+        assert schema.status_code == 200, schema.text[:2000]
+        document = schema.json()
+        assert document["openapi"].startswith("3.")
+        assert "/api/health/" in document["paths"]
+        assert schema.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+
+        # A host not in ALLOWED_HOSTS is refused.
+        assert (
+            requests.get(f"{base}/api/health/", timeout=10, headers={"Host": "evil.example"}).status_code
+            == 400
+        )
+
+        # The admin renders with whitenoise's hashed static files, served compressed and cached forever.
+        login = requests.get(f"{base}/admin/login/", timeout=30, headers=https)
+        assert login.status_code == 200
+        css_path = re.search(r'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', login.text).group(1)
+        css = requests.get(f"{base}{css_path}", timeout=10, headers={**https, "Accept-Encoding": "gzip"})
+        assert css.status_code == 200
+        assert css.headers["Content-Encoding"] == "gzip"
+        assert "immutable" in css.headers["Cache-Control"]
+        assert b"{" in css.content  # requests decoded the gzip body
+    finally:
+        server.send_signal(signal.SIGTERM)  # graceful shutdown
+        try:
+            exit_code = server.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    assert exit_code == 0, stderr.read_text()
+
+    # One JSON request line from the app and one access line from gunicorn per request, same id.
+    lines = [json.loads(line) for line in stdout.read_text().splitlines() if line.startswith("{")]
+    boot = [line for line in lines if line.get("request_id") == "boot-1"]
+    assert {line["logger"] for line in boot} == {"novacart.request", "gunicorn.access"}
+    assert "Traceback" not in stderr.read_text()
