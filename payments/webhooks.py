@@ -129,13 +129,21 @@ EVENT_HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
 }
 
 
+def _stored_copy(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as kept for the record, without the PaymentIntent's client secret."""
+    obj = event["data"]["object"]
+    if "client_secret" not in obj:
+        return event
+    return {**event, "data": {**event["data"], "object": {**obj, "client_secret": "[redacted]"}}}
+
+
 def webhook_event_process(*, event: dict[str, Any]) -> WebhookEvent | None:
     """Record and process a verified event once. Returns its row, or None for a duplicate."""
     with transaction.atomic():
         try:
             with transaction.atomic():
                 record = WebhookEvent.objects.create(
-                    event_id=event["id"][:255], type=event["type"][:100], payload=event
+                    event_id=event["id"][:255], type=event["type"][:100], payload=_stored_copy(event)
                 )
         except IntegrityError:
             logger.info("stripe event %s already processed", event["id"])

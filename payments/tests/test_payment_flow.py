@@ -85,5 +85,6 @@ def test_card_checkout_paid_by_a_webhook_that_the_fake_stripe_delivers(
 
     # (Events of other tests' intents may reach the live server too; they are not ours.)
     event = WebhookEvent.objects.get(type="payment_intent.succeeded", payload__data__object__id=intent_id)
+    assert event.payload["data"]["object"]["client_secret"] == "[redacted]"
     assert event.processed_at is not None
     _assert_paid_once(auth_client, order_id, product)
