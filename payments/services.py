@@ -19,6 +19,7 @@ from core.exceptions import (
     InvalidTransition,
     NotFound,
     PaymentProviderError,
+    ServiceUnavailable,
 )
 from core.money import from_minor_units, quantize_money, to_minor_units
 from orders.models import ItemStatus, Order, OrderItem, OrderStatus, PaymentMethod
@@ -462,12 +463,21 @@ def payment_refunds_sync(
     Stripe Dashboard are added); lines whose refund is confirmed become REFUNDED. Only when the
     whole captured amount is refunded does a PAID order become REFUNDED; a partial refund is
     recorded as an order event.
+
+    A refund event for a payment whose `payment_intent.succeeded` we have not processed yet
+    (Stripe does not guarantee delivery order) raises `ServiceUnavailable` (503): nothing is
+    recorded and Stripe delivers it again later, after the success has settled the order.
     """
     locked = _payment_for_update(payment_intent_id=payment_intent_id)
     if locked is None:
         logger.warning("charge.refunded for unknown PaymentIntent %s", payment_intent_id)
         return None
     order, payment = locked
+    if payment.status in (*OPEN_STATUSES, Payment.Status.CANCELLED):
+        raise ServiceUnavailable(
+            "This payment's success has not been processed yet; deliver the refund event again later.",
+            code="payment_not_settled",
+        )
     if (currency or "").lower() != payment.currency.lower():
         logger.warning(
             "charge.refunded for %s in %s, payment is in %s", payment_intent_id, currency, payment.currency
@@ -507,7 +517,7 @@ def payment_refunds_sync(
             ours.filter(status=Refund.Status.PENDING).update(status=Refund.Status.SUCCEEDED)
 
     captured = from_minor_units(amount_captured_minor, payment.currency)
-    if payment.amount_received <= 0 and payment.status in (*OPEN_STATUSES, Payment.Status.MISMATCH):
+    if payment.amount_received <= 0:
         payment.amount_received = captured
     refunded_before = payment.amount_refunded
     payment.amount_refunded = max(payment.amount_refunded, stripe_refunded)

@@ -136,6 +136,11 @@ class StripeWebhookView(APIView):
                 description="Stripe failed during processing (an automatic refund): nothing was recorded, "
                 "Stripe delivers the event again later.",
             ),
+            503: OpenApiResponse(
+                PaymentErrorSerializer,
+                description="`payment_not_settled`: a `charge.refunded` arrived before the payment's "
+                "`payment_intent.succeeded`; nothing was recorded, Stripe delivers it again later.",
+            ),
         },
     )
     def post(self, request: Request) -> Response:

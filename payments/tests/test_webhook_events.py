@@ -379,6 +379,28 @@ def test_pending_refunds_are_confirmed_when_the_charge_lists_none(deliver, card_
     assert payment.status == Payment.Status.PARTIALLY_REFUNDED
 
 
+def test_refund_event_before_the_success_event_is_retried_later(deliver, card_order):
+    """Stripe does not promise delivery order: a refund reported before the payment's success."""
+    order, payment = card_order
+    confirm_on_stripe(payment.payment_intent_id)
+    stripe_post("refunds", {"payment_intent": payment.payment_intent_id, "amount": 1000}).raise_for_status()
+    refund_event = charge_refunded_event(payment.payment_intent_id)
+
+    early = deliver(refund_event)
+    assert early.status_code == 503
+    assert early.json()["code"] == "payment_not_settled"
+    assert not WebhookEvent.objects.filter(event_id=refund_event["id"]).exists()
+    assert not Refund.objects.exists()
+
+    deliver(intent_event(payment.payment_intent_id))
+    assert deliver(refund_event).status_code == 200  # Stripe's retry
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert payment.status == Payment.Status.PARTIALLY_REFUNDED
+    assert payment.amount_refunded == Decimal("10.00")
+
+
 def test_refund_event_for_an_unknown_charge_changes_nothing(deliver, card_order):
     order, payment = _paid(deliver, card_order)
     event = charge_refunded_event(payment.payment_intent_id)
