@@ -59,4 +59,6 @@ def idempotent_call(
         record.response_status = status_code
         record.response_body = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
         record.save(update_fields=["response_status", "response_body"])
-        return status_code, body
+        # The stored (JSON-normalised) body, so the first answer and every replay are identical
+        # (a Decimal would otherwise render as a number first and as a string on the replay).
+        return status_code, record.response_body
