@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from orders.models import Order
 
 from .models import Payment
@@ -15,3 +17,20 @@ def payment_for_order(*, order: Order) -> Payment | None:
 
 def payments_for_order(*, order: Order) -> list[Payment]:
     return list(Payment.objects.filter(order=order).order_by("created_at", "id"))
+
+
+def payment_refundable_amount(*, order: Order) -> Decimal:
+    """What is left to refund of the order's captured card payment, by our records of Stripe's
+    numbers (refunds made in the Stripe Dashboard included, once `charge.refunded` arrived)."""
+    payment = (
+        Payment.objects.filter(
+            order=order,
+            provider=Payment.Provider.STRIPE,
+            status__in=[Payment.Status.SUCCEEDED, Payment.Status.PARTIALLY_REFUNDED],
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if payment is None:
+        return Decimal("0.00")
+    return max(payment.amount_received - payment.amount_refunded, Decimal("0.00"))
