@@ -1,8 +1,8 @@
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from products.models import Category, Product
+from products.serializers import ProductOutputSerializer
 
 from .models import Cart, CartItem
 from .selectors import cart_line_total, cart_subtotal, cart_total_items
@@ -12,61 +12,15 @@ MAX_ID = 2**63 - 1  # bigint: a larger id would be a database error, not a 404
 MAX_BULK_IDS = 500
 
 
-class CartCategorySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Category
-        fields = ["id", "name", "slug"]
-
-
-class CartProductSerializer(serializers.ModelSerializer):
-    """The catalog's product object (contract, Catalog section), as nested in a cart line."""
-
-    currency = serializers.SerializerMethodField()
-    in_stock = serializers.BooleanField(read_only=True)
-    image = serializers.SerializerMethodField()
-    category = CartCategorySerializer(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Product
-        fields = [
-            "id",
-            "name",
-            "slug",
-            "brand",
-            "sku",
-            "description",
-            "price",
-            "currency",
-            "stock",
-            "in_stock",
-            "image",
-            "category",
-            "is_active",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-    def get_currency(self, obj: Product) -> str:
-        return settings.CURRENCY
-
-    @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_image(self, obj: Product) -> str | None:
-        if not obj.image:
-            return None
-        url = obj.image.url
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None else url
-
-
 money_field = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
 
 
 # --- Output -------------------------------------------------------------------------------
 
 
+@extend_schema_serializer(component_name="CartItem")
 class CartItemOutputSerializer(serializers.ModelSerializer):
-    product = CartProductSerializer(read_only=True)
+    product = ProductOutputSerializer(read_only=True)  # the catalog's product object
     unit_price = serializers.DecimalField(
         source="product.price", max_digits=10, decimal_places=2, read_only=True
     )
@@ -82,6 +36,7 @@ class CartItemOutputSerializer(serializers.ModelSerializer):
         return str(cart_line_total(item=obj))
 
 
+@extend_schema_serializer(component_name="Cart")
 class CartOutputSerializer(serializers.ModelSerializer):
     items = CartItemOutputSerializer(many=True, read_only=True)
     total_items = serializers.SerializerMethodField()
@@ -136,4 +91,20 @@ class CartItemIdsInputSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         allow_empty=False,
         max_length=MAX_BULK_IDS,
+    )
+
+
+@extend_schema_serializer(component_name="CartError")
+class CartErrorSerializer(serializers.Serializer):
+    """Schema only: the contract's error body, with the extras cart conflicts carry."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    product_id = serializers.IntegerField(required=False, help_text="The product concerned (409s).")
+    available = serializers.IntegerField(
+        required=False,
+        help_text="`insufficient_stock`: the product's current stock, the most a line may hold.",
+    )
+    max_quantity = serializers.IntegerField(
+        required=False, help_text="`quantity_limit_exceeded`: the per-line cap (99)."
     )

@@ -12,6 +12,7 @@ from .selectors import cart_detail
 from .serializers import (
     MAX_ID,
     CartAddInputSerializer,
+    CartErrorSerializer,
     CartItemIdsInputSerializer,
     CartOutputSerializer,
     CartUpdateInputSerializer,
@@ -21,14 +22,16 @@ ITEM_ID_PARAMETER = OpenApiParameter(
     "item_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Id of a line of the caller's cart."
 )
 ERROR_RESPONSES = {
-    401: OpenApiResponse(description="Not authenticated."),
+    401: OpenApiResponse(CartErrorSerializer, description="Not authenticated."),
 }
-NOT_FOUND = OpenApiResponse(description="Not a line of the caller's cart (another user's line included).")
+NOT_FOUND = OpenApiResponse(
+    CartErrorSerializer, description="Not a line of the caller's cart (another user's line included)."
+)
 
 
 def _item_id(raw: str) -> int:
     """The path's item id; anything that cannot be a line id is simply not found."""
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
         raise NotFound("Cart item not found.")
     return int(raw)
 
@@ -44,21 +47,27 @@ class CartViewSet(viewsets.GenericViewSet):
     def _cart_response(self, cart, status_code: int = status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(cart).data, status=status_code)
 
-    @extend_schema(operation_id="cart_retrieve", responses={200: CartOutputSerializer, **ERROR_RESPONSES})
+    @extend_schema(
+        operation_id="cart_retrieve",
+        summary="The caller's cart (created on first use)",
+        responses={200: CartOutputSerializer, **ERROR_RESPONSES},
+    )
     def retrieve(self, request: Request) -> Response:
         return self._cart_response(cart_detail(user=request.user))
 
     @extend_schema(
         operation_id="cart_add",
+        summary="Add a product (adds to its line when already in the cart)",
         request=CartAddInputSerializer,
         responses={
             201: CartOutputSerializer,
             400: OpenApiResponse(description="Invalid product_id or quantity outside 1..99."),
             **ERROR_RESPONSES,
-            404: OpenApiResponse(description="No such product."),
+            404: OpenApiResponse(CartErrorSerializer, description="No such product."),
             409: OpenApiResponse(
+                CartErrorSerializer,
                 description="`insufficient_stock` (with `available`), `product_unavailable` or "
-                "`quantity_limit_exceeded` (the line would pass 99)."
+                "`quantity_limit_exceeded` (the line would pass 99).",
             ),
         },
         examples=[OpenApiExample("Add two", value={"product_id": 12, "quantity": 2}, request_only=True)],
@@ -70,6 +79,7 @@ class CartViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="cart_item_update",
+        summary="Set a line's quantity (0 removes) or step it by one (decrease at 1 removes)",
         parameters=[ITEM_ID_PARAMETER],
         request=CartUpdateInputSerializer,
         responses={
@@ -78,8 +88,9 @@ class CartViewSet(viewsets.GenericViewSet):
             **ERROR_RESPONSES,
             404: NOT_FOUND,
             409: OpenApiResponse(
+                CartErrorSerializer,
                 description="Raising the line: `insufficient_stock`, `product_unavailable`, "
-                "`quantity_limit_exceeded`."
+                "`quantity_limit_exceeded`.",
             ),
         },
         examples=[
@@ -98,6 +109,7 @@ class CartViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="cart_item_remove",
+        summary="Remove one line",
         parameters=[ITEM_ID_PARAMETER],
         request=None,
         responses={200: CartOutputSerializer, **ERROR_RESPONSES, 404: NOT_FOUND},
@@ -107,13 +119,17 @@ class CartViewSet(viewsets.GenericViewSet):
         return self._cart_response(cart)
 
     @extend_schema(
-        operation_id="cart_clear", request=None, responses={200: CartOutputSerializer, **ERROR_RESPONSES}
+        operation_id="cart_clear",
+        summary="Remove every line",
+        request=None,
+        responses={200: CartOutputSerializer, **ERROR_RESPONSES},
     )
     def clear(self, request: Request) -> Response:
         return self._cart_response(services.cart_clear(user=request.user))
 
     @extend_schema(
         operation_id="cart_bulk_remove",
+        summary="Remove several lines (ids not in the caller's cart are ignored)",
         request=CartItemIdsInputSerializer,
         responses={
             200: CartOutputSerializer,
@@ -128,12 +144,19 @@ class CartViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="cart_bulk_move_to_wishlist",
+        summary="Move lines to the wishlist, all or nothing",
         request=CartItemIdsInputSerializer,
         responses={
             200: CartOutputSerializer,
             400: OpenApiResponse(description="item_ids missing, empty or not integers."),
             **ERROR_RESPONSES,
-            404: OpenApiResponse(description="An id is not a line of the caller's cart; nothing moved."),
+            404: OpenApiResponse(
+                CartErrorSerializer, description="An id is not a line of the caller's cart; nothing moved."
+            ),
+            409: OpenApiResponse(
+                CartErrorSerializer,
+                description="`product_unavailable`: a line's product was deactivated; nothing moved.",
+            ),
         },
     )
     def bulk_move_to_wishlist(self, request: Request) -> Response:

@@ -46,7 +46,7 @@ def test_remove_other_users_line_is_404_and_unchanged(auth_client, user, other_u
     assert _exists(mine)
 
 
-@pytest.mark.parametrize("item_id", ["424242", "x1", str(10**20)])
+@pytest.mark.parametrize("item_id", ["424242", "x1", str(10**20), "%C2%B2"])
 def test_remove_unknown_id_is_404(auth_client, user, line_for, item_id):
     item = line_for(user)
     response = auth_client.delete(remove_url(item_id))

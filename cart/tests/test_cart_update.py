@@ -153,7 +153,7 @@ def test_other_users_line_is_404_and_unchanged(auth_client, user, other_user, li
     assert _quantity(theirs) == 2
 
 
-@pytest.mark.parametrize("item_id", ["999999", "abc", "-1", "0", str(10**20)])
+@pytest.mark.parametrize("item_id", ["999999", "abc", "-1", "0", str(10**20), "%C2%B2", "%D9%A1"])
 def test_unknown_or_malformed_id_is_json_404(auth_client, user, line_for, item_id):
     line_for(user)
     response = auth_client.patch(url(item_id), {"quantity": 1}, format="json")
