@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from .models import Category, Product, WishlistItem
 
@@ -36,6 +37,13 @@ class AbsoluteImageField(serializers.Field):
 
     def to_representation(self, value):
         return absolute_media_url(value, self.context.get("request"))
+
+
+class OptionalBooleanField(serializers.BooleanField):
+    """Absent means "not given", in multipart forms too (DRF's BooleanField reads a missing form
+    field as False, which would create inactive products and deactivate them on PUT)."""
+
+    default_empty_html = empty
 
 
 def _validate_image_size(image):
@@ -151,7 +159,7 @@ class ProductInputSerializer(serializers.Serializer):
         queryset=Category.objects.all(), required=False, allow_null=True, help_text="Category id or null."
     )
     image = serializers.ImageField(required=False, allow_null=True, validators=[_validate_image_size])
-    is_active = serializers.BooleanField(required=False)
+    is_active = OptionalBooleanField(required=False)
 
     def to_service_kwargs(self) -> dict:
         data = dict(self.validated_data)
@@ -171,7 +179,7 @@ class CategoryInputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Parent category id or null.",
     )
-    is_active = serializers.BooleanField(required=False)
+    is_active = OptionalBooleanField(required=False)
     image = serializers.ImageField(required=False, allow_null=True, validators=[_validate_image_size])
     mobile_image = serializers.ImageField(required=False, allow_null=True, validators=[_validate_image_size])
     mobile_secondary_image = serializers.ImageField(

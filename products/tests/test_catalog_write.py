@@ -154,6 +154,7 @@ def test_multipart_create_with_image_returns_absolute_url(staff_client, settings
     assert url.startswith("http://testserver/media/products/")
     assert url.endswith(".png")
     product = Product.objects.get(sku="IMG-1")
+    assert product.is_active is True  # a form without the field does not mean "false"
     assert product.image.name.startswith("products/")
     assert (settings.MEDIA_ROOT / product.image.name).exists()
     # The list and detail answers carry the same absolute URL.
@@ -350,3 +351,15 @@ def test_delete_product_in_an_order_deactivates_it(staff_client, api_client, use
 
 def test_delete_unknown_product_is_404(staff_client):
     assert staff_client.delete(f"{LIST}424242/").status_code == 404
+
+
+def test_multipart_put_without_is_active_keeps_it(staff_client):
+    product = ProductFactory(sku="KEEP-1", is_active=True)
+    response = staff_client.put(
+        f"{LIST}{product.pk}/", {"name": "Kept", "sku": "KEEP-1", "price": "2.00"}, format="multipart"
+    )
+    assert response.status_code == 200
+    product.refresh_from_db()
+    assert (product.name, product.is_active) == ("Kept", True)
+    response = staff_client.patch(f"{LIST}{product.pk}/", {"is_active": "false"}, format="multipart")
+    assert response.json()["is_active"] is False

@@ -92,6 +92,7 @@ def test_staff_creates_category_with_banner_images(staff_client, settings):
     assert body["desktop_image"].startswith("http://testserver/media/categories/banners/desktop")
     assert body["mobile_secondary_image"] is None
     category = Category.objects.get(pk=body["id"])
+    assert category.is_active is True
     assert (settings.MEDIA_ROOT / category.desktop_image.name).exists()
 
 
