@@ -57,7 +57,11 @@ class MultipleValueField(forms.Field):
         return cleaned
 
 
-@extend_schema_field(serializers.ListField(child=serializers.CharField()))
+@extend_schema_field(
+    serializers.ListField(
+        child=serializers.CharField(), help_text="Repeatable (`?brand=A&brand=B`), case-insensitive."
+    )
+)
 class MultipleValueFilter(django_filters.Filter):
     field_class = MultipleValueField
 
@@ -76,9 +80,7 @@ class ProductFilter(django_filters.FilterSet):
         max_length=140,
         help_text="Category slug or id; products of its sub-categories are included.",
     )
-    brand = MultipleValueFilter(
-        method="filter_brand", help_text="Repeatable (`?brand=A&brand=B`), case-insensitive."
-    )
+    brand = MultipleValueFilter(method="filter_brand")
     min_price = django_filters.NumberFilter(
         field_name="price", lookup_expr="gte", min_value=0, max_value=MAX_PRICE_FILTER
     )
