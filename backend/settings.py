@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -263,6 +264,8 @@ CART_MAX_LINE_QUANTITY = 99
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 PINCODE_LOOKUP_URL = env("PINCODE_LOOKUP_URL")
 PINCODE_LOOKUP_TIMEOUT = 3
+# The storefront profile's product list (/api/web/products/) is a plain array: at most this many.
+WEB_PRODUCT_LIST_MAX = env_int("WEB_PRODUCT_LIST_MAX", 500)
 
 # --- Stripe -----------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "sk_test_local")

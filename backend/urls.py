@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/addresses/", include("addresses.urls")),
     path("api/orders/", include("orders.urls")),
     path("api/payments/", include("payments.urls")),
+    path("api/web/", include("web.urls")),
 ]
 
 if settings.DEBUG:
