@@ -68,6 +68,7 @@ def stripe_server():
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "core.testing.localstripe_server", str(port)],
+        cwd=settings.BASE_DIR,  # `-m core...` must resolve wherever pytest was started from
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
