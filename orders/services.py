@@ -28,6 +28,7 @@ from addresses import selectors as address_selectors
 from cart import services as cart_services
 from core.exceptions import ApplicationError, CartEmpty, InvalidTransition, NotFound, ProductUnavailable
 from core.money import quantize_money
+from payments import selectors as payment_selectors
 from payments import services as payment_services
 from payments.models import Payment, Refund
 from products.models import Product
@@ -402,6 +403,15 @@ def order_expire_pending(*, now: datetime | None = None) -> int:
     return expired
 
 
+def _refundable(order: Order) -> Decimal:
+    """What may still go back: never more than the order total minus our refunds, nor more than
+    is left on the captured payment (refunds made in the Stripe Dashboard included)."""
+    return max(
+        min(order.total - order.amount_refunded, payment_selectors.payment_refundable_amount(order=order)),
+        Decimal("0.00"),
+    )
+
+
 def _recompute_unpaid_totals(order: Order) -> None:
     """An unpaid order owes for its active lines only (the cash a courier collects, the intent amount)."""
     remaining = order.items.filter(status=ItemStatus.ACTIVE)
@@ -447,7 +457,7 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
 
     if order.status == S.PAID:
         wanted = item.line_total + (Decimal("0") if others_active else order.shipping_total)
-        amount = min(wanted, order.total - order.amount_refunded)
+        amount = min(wanted, _refundable(order))
         if amount > 0:
             refund = payment_services.payment_refund_create(
                 order=order, amount=amount, order_item=item, reason=reason or "Item cancelled by customer."
@@ -520,7 +530,7 @@ def order_refund(*, order_id: int, actor=None, reason: str = "") -> Order:
     order = order_get_for_update(order_id=order_id)
     if S.REFUNDED not in TRANSITIONS.get(order.status, frozenset()):
         raise _transition_refused(order, S.REFUNDED)
-    amount = order.total - order.amount_refunded
+    amount = _refundable(order)
     if amount > 0:
         payment_services.payment_refund_create(
             order=order, amount=amount, reason=reason or "Refunded by staff."

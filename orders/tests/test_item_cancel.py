@@ -170,6 +170,37 @@ def test_refund_is_capped_by_what_is_left_to_refund(auth_client, user, product, 
     assert Order.objects.get(pk=order.pk).amount_refunded == Decimal("49.48")
 
 
+def dashboard_refund(order, amount_minor: int) -> None:
+    """A refund made in the Stripe Dashboard, synced the way the `charge.refunded` webhook does."""
+    from payments.services import payment_refunds_sync
+
+    payment = Payment.objects.get(order=order, status=Payment.Status.SUCCEEDED)
+    refund = gateway.stripe_client().v1.refunds.create(
+        params={"payment_intent": payment.payment_intent_id, "amount": amount_minor}
+    )
+    payment_refunds_sync(
+        payment_intent_id=payment.payment_intent_id,
+        amount_captured_minor=int(payment.amount_received * 100),
+        amount_refunded_minor=amount_minor,
+        currency=payment.currency,
+        refunds=[{"id": refund.id, "amount": amount_minor, "status": "succeeded"}],
+    )
+
+
+def test_refund_after_a_dashboard_refund_is_capped_by_the_payment(auth_client, user, product, cheap):
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))  # paid 49.48
+    _, line_cheap = items_of(order)
+    dashboard_refund(order, 4848)  # 48.48 already given back outside NovaCart
+
+    response = auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"})
+
+    assert response.status_code == 200, response.json()
+    ours = Refund.objects.get(order_item=line_cheap)
+    assert ours.amount == Decimal("1.00")
+    payment = Payment.objects.get(order=order, status=Payment.Status.REFUNDED)
+    assert payment.amount_refunded == payment.amount_received == Decimal("49.48")
+
+
 def test_stripe_error_on_a_line_refund_is_502_and_changes_nothing(
     auth_client, user, product, cheap, settings
 ):

@@ -137,6 +137,20 @@ def test_staff_refund_after_a_line_refund_only_refunds_the_rest(
     assert stock_of(product, cheap) == [10, 10]
 
 
+def test_staff_refund_after_a_dashboard_refund_refunds_only_the_rest(staff_client, user, product):
+    from .test_item_cancel import dashboard_refund
+
+    order = pay_order(place_order(user, [(product, 3)]))  # 59.97, free shipping
+    dashboard_refund(order, 1000)
+
+    assert staff_client.post(refund_url(order.pk), {}).status_code == 200
+
+    ours = Refund.objects.exclude(reason__startswith="Refunded outside").get()
+    assert ours.amount == Decimal("49.97")
+    assert Payment.objects.get(order=order).amount_refunded == Decimal("59.97")
+    assert Order.objects.get(pk=order.pk).status == "REFUNDED"
+
+
 def test_staff_refund_with_stripe_down_leaves_the_order_paid(staff_client, user, product, settings):
     order = pay_order(place_order(user, [(product, 1)]))
     before = order_state(order)
