@@ -81,18 +81,22 @@ def _check_can_raise_to(*, product: Product, quantity: int) -> None:
     """Rules for a line that grows to `quantity` units."""
     if not product.is_active:
         raise ProductUnavailable(f"{product.name} is no longer available.", extra={"product_id": product.pk})
-    if quantity > _max_line_quantity():
-        raise ApplicationError(
-            f"A cart line can hold at most {_max_line_quantity()} units.",
-            code="quantity_limit_exceeded",
-            status_code=409,
-            extra={"product_id": product.pk, "max_quantity": _max_line_quantity()},
+    if quantity <= min(product.stock, _max_line_quantity()):
+        return
+    # Report the limit that binds: the stock when it is below the per-line cap.
+    if product.stock < _max_line_quantity():
+        message = (
+            f"Only {product.stock} of {product.name} in stock."
+            if product.stock
+            else f"{product.name} is out of stock."
         )
-    if quantity > product.stock:
-        raise InsufficientStock(
-            f"Only {product.stock} of {product.name} in stock.",
-            extra={"product_id": product.pk, "available": product.stock},
-        )
+        raise InsufficientStock(message, extra={"product_id": product.pk, "available": product.stock})
+    raise ApplicationError(
+        f"A cart line can hold at most {_max_line_quantity()} units.",
+        code="quantity_limit_exceeded",
+        status_code=409,
+        extra={"product_id": product.pk, "max_quantity": _max_line_quantity()},
+    )
 
 
 def _item_locked_get(*, cart: Cart, item_id: int) -> CartItem:

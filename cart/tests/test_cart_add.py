@@ -101,6 +101,24 @@ def test_line_may_reach_99_but_not_more(auth_client, user):
     assert _quantity(user, product) == 99
 
 
+@pytest.mark.parametrize(
+    ("stock", "code"),
+    [
+        (5, "insufficient_stock"),
+        (98, "insufficient_stock"),
+        (99, "quantity_limit_exceeded"),
+        (500, "quantity_limit_exceeded"),
+    ],
+)
+def test_the_binding_limit_is_reported(auth_client, user, stock, code):
+    product = ProductFactory(stock=stock)
+    auth_client.post(URL, {"product_id": product.pk, "quantity": 3}, format="json")
+    response = auth_client.post(URL, {"product_id": product.pk, "quantity": 97}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == code
+    assert _quantity(user, product) == 3
+
+
 def test_inactive_product_is_409_product_unavailable(auth_client, user):
     product = ProductFactory(is_active=False, stock=10)
     response = auth_client.post(URL, {"product_id": product.pk}, format="json")
