@@ -25,6 +25,7 @@ from django.template import TemplateDoesNotExist
 
 from backend.celery import app as celery_app
 from core.emails import email_enqueue, email_send_on_commit
+from core.logging import request_id_var
 from core.tasks import EMAIL_MAX_RETRIES, send_templated_email
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -258,17 +259,21 @@ def celery_worker_process(tmp_path_factory):
         client.close()
 
 
-def _send_through_worker(worker, *, subject: str):
+def _send_through_worker(worker, *, subject: str, request_id: str = "-"):
     queue, broker_url, _outbox, _log = worker
-    with celery_app.connection_for_write(broker_url) as connection:
-        result = email_enqueue(
-            to=["ada@example.com"],
-            subject=subject,
-            template="password_reset",
-            context=RESET_CONTEXT,
-            queue=queue,
-            connection=connection,
-        )
+    token = request_id_var.set(request_id)  # as while serving a request
+    try:
+        with celery_app.connection_for_write(broker_url) as connection:
+            result = email_enqueue(
+                to=["ada@example.com"],
+                subject=subject,
+                template="password_reset",
+                context=RESET_CONTEXT,
+                queue=queue,
+                connection=connection,
+            )
+    finally:
+        request_id_var.reset(token)
     assert result is not None
     return result
 
@@ -289,6 +294,10 @@ def _wait_for_outcome(worker, task_id: str, timeout: float = 90) -> dict:
     return meta
 
 
+def _json_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("{")]
+
+
 def _emails_with_subject(outbox: Path, subject: str) -> list:
     messages = [message_from_bytes(path.read_bytes()) for path in outbox.iterdir()]
     return [message for message in messages if message["Subject"] == subject]
@@ -299,7 +308,7 @@ def test_real_worker_executes_an_email_task(celery_worker_process, not_eager):
     _queue, _broker, outbox, log_path = celery_worker_process
     subject = f"Reset your NovaCart password {uuid.uuid4().hex[:6]}"
 
-    result = _send_through_worker(celery_worker_process, subject=subject)
+    result = _send_through_worker(celery_worker_process, subject=subject, request_id="req-worker-1")
     meta = _wait_for_outcome(celery_worker_process, result.id)
 
     assert meta["result"] == 1  # one message sent
@@ -313,6 +322,10 @@ def test_real_worker_executes_an_email_task(celery_worker_process, not_eager):
     task_lines = [json.loads(line) for line in worker_log.splitlines() if result.id in line]
     assert {line["logger"] for line in task_lines} >= {"celery.worker.strategy", "celery.app.trace"}
     assert any("succeeded" in line["message"] for line in task_lines)
+    # Lines logged while the task ran carry the id of the request that queued it.
+    worker_lines = [json.loads(line) for line in _json_lines(worker_log)]
+    sent = [line for line in worker_lines if line["message"] == "email sent"]
+    assert "req-worker-1" in {line["request_id"] for line in sent}
     assert "tok-SECRET-123" not in worker_log
     assert "ada@example.com" not in worker_log
 

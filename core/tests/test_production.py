@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
+import yaml
 from django.conf import settings
 from django.db import connection
 
@@ -115,6 +116,114 @@ def test_check_deploy_reports_a_weakened_production_config(tmp_path):
         "novacart.W003",  # Stripe placeholders
     ):
         assert check_id in output
+
+
+# --- every variable is documented ---------------------------------------------------------------------
+def _variables_read_by_the_code() -> set[str]:
+    settings_source = (BASE_DIR / "backend" / "settings.py").read_text()
+    gunicorn_source = (BASE_DIR / "gunicorn.conf.py").read_text()
+    names = set(re.findall(r'\benv(?:_bool|_int|_list)?\(\s*"([A-Z][A-Z0-9_]+)"', settings_source))
+    names |= set(
+        re.findall(r"(?:_env_int|os\.environ\.get)\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", gunicorn_source)
+    )
+    return names | {"DATABASE_URL"}  # read by dj_database_url
+
+
+def test_every_variable_is_in_env_example_and_the_docs():
+    names = _variables_read_by_the_code()
+    assert {"SECRET_KEY", "REDIS_URL", "WEB_CONCURRENCY", "PORT"} <= names  # the scan works
+    example = (BASE_DIR / ".env.example").read_text()
+    docs = (BASE_DIR / "docs" / "production.md").read_text()
+    assert sorted(name for name in names if not re.search(rf"^{name}=", example, re.MULTILINE)) == []
+    assert sorted(name for name in names if f"`{name}`" not in docs) == []
+
+
+# --- deployment files ---------------------------------------------------------------------------------
+def test_render_blueprint_wires_every_process_and_service():
+    blueprint = yaml.safe_load((BASE_DIR / "render.yaml").read_text())
+    docs = (BASE_DIR / "docs" / "production.md").read_text()
+    services = {service["name"]: service for service in blueprint["services"]}
+    web, worker, beat = services["novacart-api"], services["novacart-worker"], services["novacart-beat"]
+
+    assert web["type"] == "web"
+    assert (
+        web["buildCommand"] == "pip install -r requirements.txt && python manage.py collectstatic --noinput"
+    )
+    assert web["preDeployCommand"] == "python manage.py migrate --noinput"
+    assert web["startCommand"] == "gunicorn backend.wsgi:application -c gunicorn.conf.py"
+    assert web["healthCheckPath"] == "/api/health/"
+    assert worker["type"] == beat["type"] == "worker"
+    assert worker["startCommand"].startswith("celery -A backend worker ")
+    assert beat["startCommand"].startswith("celery -A backend beat ")
+    assert beat["numInstances"] == 1
+    for command in (web["buildCommand"], web["preDeployCommand"], web["startCommand"]):
+        assert command in docs
+    assert worker["startCommand"] in docs and beat["startCommand"] in docs
+    assert services["novacart-kv"]["type"] == "keyvalue"
+    assert services["novacart-kv"]["maxmemoryPolicy"] == "noeviction"
+    [database] = blueprint["databases"]
+    assert (database["name"], database["postgresMajorVersion"]) == ("novacart-db", "15")
+
+    for service in (web, worker, beat):
+        variables = {item["key"]: item for item in service["envVars"] if "key" in item}
+        assert {"fromGroup": "novacart-shared"} in service["envVars"]
+        assert variables["DATABASE_URL"]["fromDatabase"] == {
+            "name": "novacart-db",
+            "property": "connectionString",
+        }
+        assert variables["REDIS_URL"]["fromService"] == {
+            "type": "keyvalue",
+            "name": "novacart-kv",
+            "property": "connectionString",
+        }
+        assert "ALLOWED_HOSTS" in variables  # settings refuse to load without it when DEBUG is off
+
+    [group] = blueprint["envVarGroups"]
+    shared = {item["key"]: item for item in group["envVars"]}
+    assert shared["SECRET_KEY"] == {"key": "SECRET_KEY", "generateValue": True}
+    assert shared["DEBUG"]["value"] == "false"
+    all_items = list(group["envVars"]) + [
+        item for s in (web, worker, beat) for item in s["envVars"] if "key" in item
+    ]
+    secret_names = {
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "RESEND_API_KEY",
+        "CLOUDINARY_URL",
+        "SENTRY_DSN",
+    }
+    assert secret_names <= {item["key"] for item in all_items}
+    for item in all_items:
+        if item["key"] in secret_names | {"EMAIL_HOST_PASSWORD", "CLOUDINARY_API_SECRET"}:
+            assert item.get("sync") is False and "value" not in item, item  # secrets never in git
+    known = _variables_read_by_the_code() | {"PYTHON_VERSION"}
+    assert sorted({item["key"] for item in all_items} - known) == []  # no typo'd variable names
+
+
+def test_ci_workflow_runs_what_ci_run_runs():
+    workflow = yaml.safe_load((BASE_DIR / ".github" / "workflows" / "ci.yml").read_text())
+    ci_run = (BASE_DIR / ".ci" / "run").read_text()
+    job = workflow["jobs"]["test"]
+
+    assert job["services"]["postgres"]["image"] == "postgres:15"
+    assert job["services"]["redis"]["image"] == "redis:7"
+    assert job["env"]["DATABASE_URL"].startswith("postgres://")
+    assert job["env"]["REDIS_URL"].startswith("redis://")
+    assert job["env"]["REQUIRE_POSTGRES"] == job["env"]["REQUIRE_REDIS"] == "1"
+    setup_python = next(
+        step for step in job["steps"] if step.get("uses", "").startswith("actions/setup-python")
+    )
+    assert setup_python["with"]["python-version"] == "3.11"
+    commands = [step["run"] for step in job["steps"] if "run" in step]
+    assert any("requirements-dev.txt" in step.get("name", "") for step in job["steps"])
+    for command in (
+        ".venv/bin/ruff check .",
+        ".venv/bin/python manage.py check --fail-level WARNING",
+        ".venv/bin/python manage.py makemigrations --check --dry-run",
+        "make test",
+    ):
+        assert command in commands
+        assert command in ci_run
 
 
 # --- refuse to start misconfigured -------------------------------------------------------------------
