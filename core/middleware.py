@@ -1,12 +1,16 @@
-"""One structured log line per request, and an `X-Request-ID` accepted or generated."""
+"""One structured log line per request, an `X-Request-ID` accepted or generated, and a 503 (not a
+500) while the database is unreachable."""
 
 import logging
 import re
 import time
 import uuid
 
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
 
+from .exceptions import ServiceUnavailable
 from .logging import request_id_var
 
 logger = logging.getLogger("novacart.request")
@@ -59,4 +63,30 @@ class RequestLogMiddleware:
             )
         finally:
             request_id_var.reset(token)
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A database outage (connection refused, failover, statement timeout, deadlock) answers 503
+    in the API's error shape with `Retry-After`, instead of a 500 page: it is transient, not a bug."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        # Logged at ERROR (and so reported to Sentry), one line with the driver's message.
+        logger.error(
+            "database unavailable",
+            extra={"path": request.path, "method": request.method, "error": repr(exception)},
+        )
+        response = JsonResponse(
+            {"detail": ServiceUnavailable.default_message, "code": ServiceUnavailable.default_code},
+            status=503,
+        )
+        response["Retry-After"] = "5"
         return response

@@ -19,15 +19,15 @@ from rest_framework.throttling import SimpleRateThrottle
 
 BASE_DIR = Path(settings.BASE_DIR)
 
-SERVE_HEALTH = """
-import json, time
+SERVE_ONE_REQUEST = """
+import json, sys, time
 import django
 django.setup()
 from django.test import Client
 started = time.monotonic()
-response = Client().get("/api/health/", HTTP_HOST="localhost")
+response = Client().get(sys.argv[1], HTTP_HOST="localhost")
 print(json.dumps({"status": response.status_code, "body": response.json(),
-                  "seconds": time.monotonic() - started}))
+                  "retry_after": response.get("Retry-After"), "seconds": time.monotonic() - started}))
 """
 
 
@@ -47,7 +47,7 @@ def _working_database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'health.sqlite3'}"
 
 
-def _health_in_fresh_process(*, database_url: str, redis_url: str | None) -> dict:
+def _health_in_fresh_process(*, database_url: str, redis_url: str | None, path: str = "/api/health/") -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -57,7 +57,7 @@ def _health_in_fresh_process(*, database_url: str, redis_url: str | None) -> dic
     if redis_url:
         env["REDIS_URL"] = redis_url
     result = subprocess.run(
-        [sys.executable, "-c", SERVE_HEALTH],
+        [sys.executable, "-c", SERVE_ONE_REQUEST, path],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
@@ -105,6 +105,19 @@ def test_database_down_answers_503_quickly(tmp_path):
     assert outcome["body"]["database"] == "error"
     assert outcome["body"]["cache"] == "ok"
     assert outcome["seconds"] < 5  # inside a platform health check's timeout
+
+
+def test_other_endpoints_answer_503_not_500_while_the_database_is_down():
+    outcome = _health_in_fresh_process(
+        database_url=f"postgres://postgres@127.0.0.1:{_closed_port()}/novacart",
+        redis_url=None,
+        path="/api/products/",
+    )
+
+    assert outcome["status"] == 503
+    assert outcome["body"]["code"] == "service_unavailable"
+    assert outcome["body"]["detail"]
+    assert outcome["retry_after"] == "5"
 
 
 @pytest.mark.django_db
