@@ -386,6 +386,9 @@ class WebLatestItemSerializer(_OrderLineMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
+LATEST_ADDRESS_FIELDS = ("name", "mobile", "house_number", "address", "district", "state", "pincode")
+
+
 class WebLatestAddressSerializer(serializers.Serializer):
     name = serializers.CharField()
     mobile = serializers.CharField()
@@ -413,7 +416,7 @@ class WebLatestOrderSerializer(serializers.ModelSerializer):
     @extend_schema_field(WebLatestAddressSerializer)
     def get_address(self, order: Order) -> dict[str, Any]:
         full = web_address_from_snapshot(order.shipping_address or {})
-        return {key: full[key] for key in WebLatestAddressSerializer().fields}
+        return {key: full[key] for key in LATEST_ADDRESS_FIELDS}
 
 
 class WebOrderItemSerializer(_OrderLineMixin, serializers.ModelSerializer):

@@ -32,6 +32,7 @@ from core.idempotency import idempotent_call
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Order, OrderStatus, PaymentMethod
+from orders.serializers import OrderListQuerySerializer
 from products import selectors as product_selectors
 from products import services as product_services
 from users import services as user_services
@@ -567,8 +568,8 @@ class WebMyOrdersView(GenericAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        search = request.query_params.get("search", "")[:200]
-        orders = order_selectors.order_list(user=request.user, search=search).exclude(
+        query = _valid(OrderListQuerySerializer, request.query_params)
+        orders = order_selectors.order_list(user=request.user, search=query.get("search")).exclude(
             status=OrderStatus.PENDING, payment_method=PaymentMethod.CARD
         )
         page = self.paginate_queryset(orders)

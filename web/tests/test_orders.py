@@ -264,6 +264,13 @@ def test_my_orders_beyond_the_last_page_is_404(auth_client, user, book):
     assert auth_client.get(url("/orders/my/"), {"page": "x"}).status_code == 404
 
 
+@pytest.mark.parametrize("search", ["x" * 201, "a\x00b"])
+def test_my_orders_invalid_search_is_400(auth_client, user, search):
+    response = auth_client.get(url("/orders/my/"), {"search": search})
+    assert response.status_code == 400
+    assert "search" in response.json()
+
+
 def test_my_orders_only_the_callers(auth_client, user, other_user, book):
     place(other_user, [(book, 1)])
     body = auth_client.get(url("/orders/my/")).json()
