@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate seed clean bench
+.PHONY: run test lint migrate seed clean bench worker beat
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,6 +30,13 @@ migrate: $(STAMP)
 
 seed: $(STAMP)
 	$(PY) manage.py seed_demo
+
+# Background work against Redis (set REDIS_URL; without it tasks run inline and these are not needed).
+worker: $(STAMP)
+	$(VENV)/bin/celery -A backend worker --loglevel INFO
+
+beat: $(STAMP)
+	$(VENV)/bin/celery -A backend beat --loglevel INFO
 
 bench: $(STAMP)
 	bash bench/run.sh
