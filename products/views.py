@@ -1,5 +1,13 @@
 """Catalog, category and wishlist endpoints: input serializer -> service -> output serializer."""
 
+import hashlib
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -7,6 +15,8 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
+
+from core.pagination import CachedCountPagination
 
 from . import selectors, services
 from .filters import ProductFilter
@@ -27,6 +37,44 @@ CATEGORY_PARAM = OpenApiParameter(
     str,
     description="Category slug or id; sub-categories are included. An unknown category gives no results.",
 )
+
+
+def cache_anonymous(view_func):
+    """Serve anonymous JSON GETs from the cache for settings.CATALOG_CACHE_SECONDS, keyed by the
+    absolute URL (one cache read per hit; the rendered body is what is stored). Requests with an
+    Authorization header always run the view: staff see inactive products. Off when 0."""
+
+    @wraps(view_func)
+    def wrapper(request, *args, **kwargs):
+        timeout = settings.CATALOG_CACHE_SECONDS
+        renderer = getattr(request, "accepted_renderer", None)
+        cacheable = (
+            timeout
+            and request.method == "GET"
+            and not request.META.get("HTTP_AUTHORIZATION")
+            and renderer is not None
+            and renderer.format == "json"
+        )
+        if not cacheable:
+            return view_func(request, *args, **kwargs)
+        key = "catalog:" + hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+        content = cache.get(key)
+        if content is not None:
+            response = HttpResponse(content, content_type="application/json")
+        else:
+            response = view_func(request, *args, **kwargs)
+            if response.status_code == 200:
+
+                def store(rendered) -> None:  # a callback's return value would replace the response
+                    cache.set(key, rendered.content, timeout)
+
+                response.add_post_render_callback(store)
+        if response.status_code == 200:
+            patch_vary_headers(response, ["Authorization"])  # shared HTTP caches must not mix them up
+            patch_cache_control(response, max_age=timeout)
+        return response
+
+    return wrapper
 
 
 class IsStaffOrReadOnly(BasePermission):
@@ -62,6 +110,7 @@ class IsStaffOrReadOnly(BasePermission):
 class ProductViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = ProductOutputSerializer
+    pagination_class = CachedCountPagination
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     # Declared for the OpenAPI schema; the filtering itself runs in `selectors.product_list`.
     filter_backends = [DjangoFilterBackend]
@@ -73,6 +122,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     def filter_queryset(self, queryset):
         return queryset
 
+    @method_decorator(cache_anonymous)
     def list(self, request, *args, **kwargs):
         queryset = selectors.product_list(filters=request.query_params, user=request.user)
         page = self.paginate_queryset(queryset)

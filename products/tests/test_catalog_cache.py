@@ -1,0 +1,126 @@
+"""CATALOG_CACHE_SECONDS: the anonymous product-list response cache and the cached COUNT(*).
+
+Off in development and tests (the default while DEBUG is on); these tests switch it on with the
+`settings` fixture and use a private in-process cache so nothing leaks between tests.
+"""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from products.models import Product
+from products.tests.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/products/"
+
+
+@pytest.fixture
+def catalog_cache(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "catalog-cache-tests",
+        }
+    }
+    settings.CATALOG_CACHE_SECONDS = 30
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_off_by_default_in_tests(api_client, settings):
+    assert settings.CATALOG_CACHE_SECONDS == 0
+    product = ProductFactory(name="Lamp")
+    assert api_client.get(LIST).json()["count"] == 1
+    Product.objects.filter(pk=product.pk).update(name="Renamed")
+    response = api_client.get(LIST)
+    assert response.json()["results"][0]["name"] == "Renamed"
+    assert "Cache-Control" not in response.headers
+
+
+def test_anonymous_list_is_served_from_the_cache_without_queries(api_client, catalog_cache):
+    ProductFactory(name="Lamp", stock=3)
+    first = api_client.get(LIST, {"ordering": "-price"})
+    assert first.status_code == 200
+    assert first.headers["Cache-Control"] == "max-age=30"
+    assert "Authorization" in first.headers["Vary"]
+
+    with CaptureQueriesContext(connection) as ctx:
+        second = api_client.get(LIST, {"ordering": "-price"})
+    assert len(ctx.captured_queries) == 0
+    assert second.status_code == 200
+    assert second.content == first.content
+    assert second.headers["Content-Type"] == "application/json"
+
+
+def test_cached_list_may_lag_until_it_expires(api_client, catalog_cache):
+    product = ProductFactory(name="Lamp", stock=3)
+    assert api_client.get(LIST).json()["results"][0]["stock"] == 3
+    Product.objects.filter(pk=product.pk).update(stock=0)
+    assert api_client.get(LIST).json()["results"][0]["stock"] == 3  # within the cache time
+    cache.clear()  # what expiry does
+    assert api_client.get(LIST).json()["results"][0]["stock"] == 0
+    # The detail is never cached: it always shows the database.
+    assert api_client.get(f"{LIST}{product.pk}/").json()["stock"] == 0
+
+
+def test_each_url_is_cached_separately(api_client, catalog_cache):
+    audio = CategoryFactory(slug="audio")
+    ProductFactory(name="Speaker", category=audio)
+    ProductFactory(name="Kettle")
+    assert api_client.get(LIST).json()["count"] == 2
+    filtered = api_client.get(LIST, {"category": "audio"}).json()
+    assert [row["name"] for row in filtered["results"]] == ["Speaker"]
+
+
+def test_requests_with_a_token_bypass_the_cache(api_client, staff_client, catalog_cache):
+    product = ProductFactory(name="Lamp")
+    assert api_client.get(LIST).json()["count"] == 1
+    Product.objects.filter(pk=product.pk).update(is_active=False)
+    # Anonymous: the cached page, until it expires.
+    assert api_client.get(LIST).json()["results"][0]["is_active"] is True
+    # Staff see the database, inactive product included; their answer is never stored.
+    staff_rows = staff_client.get(LIST).json()["results"]
+    assert staff_rows[0]["is_active"] is False
+    assert api_client.get(LIST).json()["results"][0]["is_active"] is True
+
+
+def test_errors_are_not_cached(api_client, catalog_cache):
+    ProductFactory(name="Lamp")
+    for _ in range(2):  # evaluated again each time: never a stored body
+        response = api_client.get(LIST, {"min_price": "abc"})
+        assert response.status_code == 400
+        assert "min_price" in response.json()
+        assert "Cache-Control" not in response.headers
+    for _ in range(2):
+        response = api_client.get(LIST, {"page": "99"})
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+        assert "Cache-Control" not in response.headers
+
+
+def test_count_is_cached_per_filter_and_shared_across_orderings(staff_client, catalog_cache):
+    # Staff requests skip the response cache, so only the COUNT(*) cache is in play here.
+    ProductFactory.create_batch(3)
+    assert staff_client.get(LIST, {"ordering": "price"}).json()["count"] == 3
+
+    ProductFactory()  # a fourth product: the cached total lags, the rows do not
+    with CaptureQueriesContext(connection) as ctx:
+        body = staff_client.get(LIST, {"ordering": "-price", "page_size": 10}).json()
+    assert body["count"] == 3
+    assert len(body["results"]) == 4  # the rows are never cut to the cached total
+    assert not any("COUNT(" in q["sql"] for q in ctx.captured_queries)
+
+    # A different filter is a different total.
+    assert staff_client.get(LIST, {"min_price": "0"}).json()["count"] == 4
+
+
+def test_count_without_cache_is_exact(staff_client, settings):
+    settings.CATALOG_CACHE_SECONDS = 0
+    ProductFactory.create_batch(3)
+    assert staff_client.get(LIST).json()["count"] == 3
+    ProductFactory()
+    assert staff_client.get(LIST).json()["count"] == 4
