@@ -445,7 +445,8 @@ class PySpy:
             return [{"frame": frame, "pct": round(100 * count / max(1, total), 1)} for frame, count in rows]
 
         apps = ("products", "cart", "orders", "payments", "core", "users", "addresses")
-        project = {k: v for k, v in inclusive.items() if any(f"{app}/" in k for app in apps)}
+        # Project files appear as "(orders/views.py:117)", installed packages as "(django/...)".
+        project = {k: v for k, v in inclusive.items() if any(f"({app}/" in k for app in apps)}
         return {
             "samples": total,
             "errors": errors,
