@@ -37,6 +37,7 @@ HOST = "127.0.0.1"  # the only address this harness ever sends traffic to
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
 REDIS_DB_URL = "redis://127.0.0.1:6379/13"
 REDIS_PREFIX = "novacart-bench"
+UNIQUE_PATHS = 60_000  # distinct URLs for a cache-miss scenario: more than 15 s can use
 
 
 def log(message: str) -> None:
@@ -504,6 +505,7 @@ class Bench:
         stripe = Service("localstripe", cmd, {**os.environ}, self.out_dir / "localstripe.log", port)
         stripe.start()
         self.services.append(stripe)
+        self.stripe_port = port
         self.server_env.update(
             {
                 "STRIPE_API_BASE": f"http://{HOST}:{port}",
@@ -513,13 +515,15 @@ class Bench:
             }
         )
 
-    def start_server(self, database: str, label: str) -> tuple[Service, str, list[int]]:
+    def start_server(
+        self, database: str, label: str, extra_env: dict | None = None
+    ) -> tuple[Service, str, list[int]]:
         port = free_port()
         cmd, how = gunicorn_cmd(port)
-        self.results["settings"]["gunicorn"] = f"{shlex.join(cmd[1:-2])} ({how})".replace(
+        self.results["settings"]["gunicorn"] = f"{shlex.join(cmd[1:])} ({how})".replace(
             f"{HOST}:{port}", f"{HOST}:<free port>"
         )
-        env = django_env(database, {**self.server_env, "PORT": str(port)})
+        env = django_env(database, {**self.server_env, "PORT": str(port), **(extra_env or {})})
         server = Service("gunicorn", cmd, env, self.out_dir / f"gunicorn-{label}.log", port)
         server.start(ready_path="/api/bench/ping/")
         self.services.append(server)
@@ -542,6 +546,7 @@ class Bench:
         if not self.args.keep_db:
             for name in self.databases:
                 drop_database(name)
+        self.databases.clear()
 
     # --- data ---------------------------------------------------------------------------
     def setup_database(self, size: int, users: int) -> tuple[str, dict]:
@@ -588,15 +593,22 @@ class Bench:
         *,
         token: str | None = None,
         tokens_file: Path | None = None,
+        unique: bool = False,
     ) -> dict:
+        """wrk on `paths` (round-robin). `unique`: every request gets its own URL (an ignored
+        `nocache` parameter), so no response is ever served from the catalogue cache."""
         status, body = http_get(f"{base}{paths[0]}", token)
         if status != 200:
             log(f"{name}: SKIPPED, GET {paths[0]} answered {status} {body[:200]!r}")
             return {"skipped": f"GET {paths[0]} answered {status}"}
+        warmup_paths = paths
+        if unique:
+            warmup_paths = [f"{paths[0]}&nocache=w{i}" for i in range(UNIQUE_PATHS)]
+            paths = [f"{paths[0]}&nocache=m{i}" for i in range(UNIQUE_PATHS)]
         if self.args.warmup:
             wrk(
                 base,
-                paths,
+                warmup_paths,
                 self.out_dir / f"{name}-warmup.json",
                 self.args,
                 tokens_file=tokens_file,
@@ -687,6 +699,7 @@ class Bench:
         reads = [
             ("ceiling", ["/api/bench/ping/"], {}),
             ("product_list", [state["list_path"]], {}),
+            ("product_list_miss", [state["list_path"]], {"unique": True}),
             ("product_detail", [f"/api/products/{pk}/" for pk in state["detail_ids"]], {}),
         ]
         for name, paths, kw in reads:
@@ -716,18 +729,43 @@ class Bench:
 
         checkout = r["scenarios"].get("checkout", {})
         if checkout and "skipped" not in checkout:
-            verify_file = self.out_dir / "verify.json"
-            django_task(db, "verify", "--state", state["_file"], "--out", str(verify_file))
-            checkout["verify"] = v = json.loads(verify_file.read_text())
-            log(
-                f"checkout verify: oversold units {v['oversold_units']}, stock mismatches "
-                f"{v['stock_mismatches']}, orders in DB {v['orders_in_db']}"
-            )
+            self.verify(db, state, checkout)
         self.profile_pass(db, state)
+        if checkout and "skipped" not in checkout and a.stripe_latency_ms and a.payment == "card":
+            self.checkout_stripe_latency(db)
 
-        main_list = r["scenarios"].get("product_list")
-        if main_list and "skipped" not in main_list:
-            r["scale"][str(a.products)] = _scale_row(main_list, state)
+        if "product_list" in r["scenarios"]:
+            miss = r["scenarios"].get("product_list_miss", {"skipped": "not run"})
+            r["scale"][str(a.products)] = _scale_row(r["scenarios"]["product_list"], miss, state)
+
+    def verify(self, db: str, state: dict, result: dict) -> None:
+        verify_file = Path(state["_file"]).with_name(f"verify-{Path(state['_file']).stem}.json")
+        django_task(db, "verify", "--state", state["_file"], "--out", str(verify_file))
+        result["verify"] = v = json.loads(verify_file.read_text())
+        log(
+            f"checkout verify: oversold units {v['oversold_units']}, stock mismatches "
+            f"{v['stock_mismatches']}, orders in DB {v['orders_in_db']}"
+        )
+
+    def checkout_stripe_latency(self, db: str) -> None:
+        """What-if: the checkout mix again with a Stripe that answers as slowly as the real one."""
+        ms = self.args.stripe_latency_ms
+        port = free_port()
+        cmd = [str(BENCH_PY), str(BENCH / "stripe_delay.py"), str(port), str(self.stripe_port), str(ms)]
+        proxy = Service("stripe-delay", cmd, {**os.environ}, self.out_dir / "stripe-delay.log", port)
+        proxy.start()
+        self.services.append(proxy)
+        state = self.prepare(db, self.out_dir / "state-stripe-latency.json", self.args.users)
+        extra = {"STRIPE_API_BASE": f"http://{HOST}:{port}"}
+        server, base, workers = self.start_server(db, "stripe-latency", extra_env=extra)
+        log(f"checkout with {ms:g} ms added to every Stripe call (what-if)")
+        self.login(base, state)
+        result = self.checkout(base, state, [server.proc.pid, *workers], name="checkout_stripe_latency")
+        result["stripe_latency_ms"] = ms
+        self.stop_server(server)
+        self.stop_server(proxy)
+        self.verify(db, state, result)
+        self.results["stripe_latency_whatif"] = result
 
     def profile_pass(self, db: str, state: dict) -> None:
         """Profile the slowest measured scenario again under py-spy (not part of the numbers)."""
@@ -768,11 +806,12 @@ class Bench:
                 return
             db, state = self.setup_database(size, 0)
             server, base, workers = self.start_server(db, str(size))
-            row = self.read_scenario(
-                f"product_list_{size}", base, [state["list_path"]], [server.proc.pid, *workers]
-            )
+            pids = [server.proc.pid, *workers]
+            paths = [state["list_path"]]
+            hit = self.read_scenario(f"product_list_{size}", base, paths, pids)
+            miss = self.read_scenario(f"product_list_miss_{size}", base, paths, pids, unique=True)
             self.stop_server(server)
-            self.results["scale"][str(size)] = _scale_row(row, state)
+            self.results["scale"][str(size)] = _scale_row(hit, miss, state)
             if not self.args.keep_db:
                 drop_database(db)
                 self.databases.remove(db)
@@ -820,14 +859,18 @@ def _p50(result: dict) -> float:
     return result["order"]["p50_ms"] if "order" in result else result.get("p50_ms", 0.0)
 
 
-def _scale_row(row: dict, state: dict) -> dict:
-    if "skipped" in row:
-        return row
+def _scale_row(hit: dict, miss: dict, state: dict) -> dict:
+    keys = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "five_xx", "requests", "cpu")
+
+    def pick(row: dict) -> dict:
+        return row if "skipped" in row else {k: row[k] for k in keys}
+
     return {
         "products": state["products_total"],
         "category": state["category"],
         "path": state["list_path"],
-        **{k: row[k] for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "five_xx", "requests", "cpu")},
+        "hit": pick(hit),
+        "miss": pick(miss),
     }
 
 
@@ -846,6 +889,12 @@ def main() -> None:
     add("--hot-stock", type=int, default=30, help="stock of each hot product")
     add("--checkout-budget", type=int, default=5000, help="add+order rounds, all users")
     add("--payment", choices=["card", "cod"], default="card")
+    add(
+        "--stripe-latency-ms",
+        type=float,
+        default=150,
+        help="what-if checkout: delay per Stripe call (0 = skip)",
+    )
     add("--profile", default="auto", help="scenario to profile after measuring ('auto' = slowest, 'none')")
     add("--only", default="", help="comma list of scenarios to run (development)")
     add("--keep-db", action="store_true", help="keep the bench databases afterwards")
