@@ -236,6 +236,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
+    # Also document the 400/415/404 DRF itself gives (unparsable body, content type, page past the end).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.add_framework_error_responses",
+    ],
 }
 
 # --- CORS / CSRF ----------------------------------------------------------------------

@@ -24,5 +24,8 @@ urlpatterns = [
     path("api/web/", include("web.urls")),
 ]
 
+# Unmatched /api/ paths answer JSON like every other API error (see core.views.not_found).
+handler404 = "core.views.not_found"
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -4,6 +4,8 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -81,3 +83,11 @@ class HealthView(APIView):
             "version": settings.APP_VERSION,
         }
         return Response(body, status=200 if healthy else 503)
+
+
+def not_found(request, exception=None):
+    """handler404: a path no route matches (e.g. `/api/web/cart/update/-1/`, which `<int:pk>` refuses)
+    answers the contract's JSON error under /api/, not Django's HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return page_not_found(request, exception)
