@@ -37,6 +37,11 @@ CATEGORY_PARAM = OpenApiParameter(
     str,
     description="Category slug or id; sub-categories are included. An unknown category gives no results.",
 )
+R400 = OpenApiResponse(description='Validation errors, `{"field": ["message"]}`.')
+R401 = OpenApiResponse(description="`not_authenticated`.")
+R403_STAFF = OpenApiResponse(description="`permission_denied`: staff only.")
+R404 = OpenApiResponse(description="`not_found`.")
+STAFF_WRITE = {400: R400, 401: R401, 403: R403_STAFF}
 
 
 def cache_anonymous(view_func):
@@ -87,24 +92,34 @@ class IsStaffOrReadOnly(BasePermission):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List products (paginated, filterable)"),
-    retrieve=extend_schema(summary="One product (inactive ones are 404 unless staff)"),
+    list=extend_schema(
+        summary="List products (paginated, filterable)",
+        responses={200: ProductOutputSerializer(many=True), 400: R400},
+    ),
+    retrieve=extend_schema(
+        summary="One product (inactive ones are 404 unless staff)",
+        responses={200: ProductOutputSerializer, 404: R404},
+    ),
     create=extend_schema(
         summary="Create a product (staff)",
         request=ProductInputSerializer,
-        responses={201: ProductOutputSerializer},
+        responses={201: ProductOutputSerializer, **STAFF_WRITE},
     ),
     update=extend_schema(
-        summary="Replace a product (staff)", request=ProductInputSerializer, responses=ProductOutputSerializer
+        summary="Replace a product (staff)",
+        request=ProductInputSerializer,
+        responses={200: ProductOutputSerializer, **STAFF_WRITE, 404: R404},
     ),
     partial_update=extend_schema(
-        summary="Change a product (staff)", request=ProductInputSerializer, responses=ProductOutputSerializer
+        summary="Change a product (staff)",
+        request=ProductInputSerializer,
+        responses={200: ProductOutputSerializer, **STAFF_WRITE, 404: R404},
     ),
     destroy=extend_schema(
         summary="Delete a product (staff)",
         description="Deletes the product, or deactivates it (`is_active=false`) when any order line "
         "refers to it. Both answer 204.",
-        responses={204: None},
+        responses={204: None, 401: R401, 403: R403_STAFF, 404: R404},
     ),
 )
 class ProductViewSet(viewsets.ModelViewSet):
@@ -173,26 +188,26 @@ class ProductViewSet(viewsets.ModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="All categories (plain array; non-staff see active ones only)"),
-    retrieve=extend_schema(summary="One category"),
+    retrieve=extend_schema(summary="One category", responses={200: CategoryOutputSerializer, 404: R404}),
     create=extend_schema(
         summary="Create a category (staff)",
         request=CategoryInputSerializer,
-        responses={201: CategoryOutputSerializer},
+        responses={201: CategoryOutputSerializer, **STAFF_WRITE},
     ),
     update=extend_schema(
         summary="Replace a category (staff)",
         request=CategoryInputSerializer,
-        responses=CategoryOutputSerializer,
+        responses={200: CategoryOutputSerializer, **STAFF_WRITE, 404: R404},
     ),
     partial_update=extend_schema(
         summary="Change a category (staff)",
         request=CategoryInputSerializer,
-        responses=CategoryOutputSerializer,
+        responses={200: CategoryOutputSerializer, **STAFF_WRITE, 404: R404},
     ),
     destroy=extend_schema(
         summary="Delete a category (staff)",
         description="Sub-categories move up to its parent; its products become uncategorised.",
-        responses={204: None},
+        responses={204: None, 401: R401, 403: R403_STAFF, 404: R404},
     ),
 )
 class CategoryViewSet(viewsets.ModelViewSet):
@@ -228,14 +243,30 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The caller's wishlist (plain array, newest first)"),
+    list=extend_schema(
+        summary="The caller's wishlist (plain array, newest first)",
+        responses={200: WishlistItemOutputSerializer(many=True), 401: R401},
+    ),
     create=extend_schema(
         summary="Add a product to the wishlist",
         description="201 with the new row, or 200 with the existing row when the product is already there.",
         request=WishlistAddInputSerializer,
-        responses={201: WishlistItemOutputSerializer, 200: WishlistItemOutputSerializer},
+        responses={
+            201: WishlistItemOutputSerializer,
+            200: WishlistItemOutputSerializer,
+            400: R400,
+            401: R401,
+            404: OpenApiResponse(description="`not_found`: no such active product."),
+        },
     ),
-    destroy=extend_schema(summary="Remove a wishlist row (by row id)", responses={204: OpenApiResponse()}),
+    destroy=extend_schema(
+        summary="Remove a wishlist row (by row id)",
+        responses={
+            204: OpenApiResponse(),
+            401: R401,
+            404: OpenApiResponse(description="Not a row of the caller's wishlist."),
+        },
+    ),
 )
 class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
