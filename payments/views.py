@@ -17,6 +17,22 @@ from .serializers import (
 from .services import payment_client_payload, payment_intent_get_or_create_for_order
 from .webhooks import webhook_event_process, webhook_event_verify
 
+# A 400 is either the serializer's `{"field": ["message"]}` or an error with a code (`amount_mismatch`).
+BAD_REQUEST_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {
+                "detail": {"type": "string"},
+                "code": {"type": "string"},
+                "expected_amount": {"type": "integer"},
+            },
+            "required": ["detail", "code"],
+        },
+        {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    ]
+}
+
 
 class PaymentIntentView(APIView):
     """The PaymentIntent of the caller's pending card order (reused; recreated when cancelled on Stripe)."""
@@ -39,7 +55,7 @@ class PaymentIntentView(APIView):
         responses={
             200: PaymentClientPayloadSerializer,
             400: OpenApiResponse(
-                PaymentErrorSerializer,
+                BAD_REQUEST_SCHEMA,
                 description="Validation errors, or `amount_mismatch` (with `expected_amount`) when `amount` "
                 "is not the order total in minor units.",
             ),
