@@ -32,7 +32,8 @@ urlpatterns = [
     # Cart
     path("cart/", views.WebCartView.as_view(), name="web-cart"),
     path("cart/add/", views.WebCartAddView.as_view(), name="web-cart-add"),
-    path("cart/update/<int:pk>/", views.WebCartUpdateView.as_view(), name="web-cart-update"),
+    # <str:pk>: the view answers a non-numeric id itself, with the `error` its error bodies carry.
+    path("cart/update/<str:pk>/", views.WebCartUpdateView.as_view(), name="web-cart-update"),
     path("cart/remove/<int:pk>/", views.WebCartRemoveView.as_view(), name="web-cart-remove"),
     path("cart/bulk-delete/", views.WebCartBulkDeleteView.as_view(), name="web-cart-bulk-delete"),
     path("cart/bulk-move-to-wishlist/", views.WebCartBulkMoveView.as_view(), name="web-cart-bulk-move"),

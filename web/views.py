@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -363,6 +364,7 @@ class WebCartUpdateView(_CartView):
         tags=[TAG],
         operation_id="web_cart_update",
         summary="Step a line up or down by one unit (decreasing a line of 1 removes it)",
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="Cart line id.")],
         request=WebCartUpdateInputSerializer,
         responses={
             200: WebCartLineSerializer(many=True),
@@ -372,8 +374,13 @@ class WebCartUpdateView(_CartView):
             409: WebErrorSerializer,
         },
     )
-    def patch(self, request: Request, pk: int) -> Response:
-        serializer = WebCartUpdateInputSerializer(data=request.data)
+    def patch(self, request: Request, pk: str) -> Response:
+        try:
+            data = request.data
+        except (ParseError, UnsupportedMediaType) as exc:  # an unreadable body needs `error` too
+            body = {"error": str(exc.detail), "detail": str(exc.detail), "code": exc.default_code}
+            return Response(body, status=exc.status_code)
+        serializer = WebCartUpdateInputSerializer(data=data)
         if not serializer.is_valid():
             message = " ".join(str(m) for messages in serializer.errors.values() for m in messages)
             body = {"error": message, "detail": message, "code": "invalid", **serializer.errors}
@@ -381,7 +388,7 @@ class WebCartUpdateView(_CartView):
         try:
             cart = cart_services.cart_item_step(
                 user=request.user,
-                item_id=_path_id(pk, "Cart item"),
+                item_id=_path_id(int(pk) if pk.isascii() and pk.isdigit() else 0, "Cart item"),
                 action=serializer.validated_data["action"],
             )
         except ApplicationError as exc:
