@@ -1,0 +1,197 @@
+"""Shared pieces of the reliability suite: a seeded shop, tokens, the in-process WSGI app, and a
+snapshot of every table a request could write to.
+
+Objects are created lazily (`functools.cached_property`), so a test pays only for what it uses: a
+paid card order costs a few round trips to the fake Stripe, a product costs one INSERT.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cached_property
+
+import pytest
+from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import got_request_exception, request_finished, request_started
+from django.db import close_old_connections
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from addresses.models import Address
+from addresses.tests.factories import AddressFactory
+from cart.models import Cart, CartItem
+from orders.models import Order, OrderEvent, OrderItem
+from payments.models import Payment, Refund
+from products.models import Category, Product, WishlistItem
+from products.tests.factories import CategoryFactory, ProductFactory, WishlistItemFactory
+from users.models import User
+from users.tests.factories import UserFactory
+
+
+def bearer(user) -> dict[str, str]:
+    """The Authorization header of a fresh access token for `user`."""
+    return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+
+
+def reset_throttles() -> None:
+    """Forget throttle counters (the fuzzer sends far more requests per minute than the rates allow;
+    throttling itself is tested in users/tests/test_throttling.py)."""
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("throttle_*")
+    else:
+        cache.clear()
+
+
+# Every table a request can write to. `db_state()` reads them all, so "the database is unchanged"
+# means exactly that, not "the row I thought of is unchanged".
+SNAPSHOT_MODELS = (
+    User,
+    Category,
+    Product,
+    WishlistItem,
+    Address,
+    Cart,
+    CartItem,
+    Order,
+    OrderItem,
+    OrderEvent,
+    Payment,
+    Refund,
+)
+
+
+def db_state() -> dict[str, list[dict]]:
+    return {model._meta.label: list(model.objects.order_by("pk").values()) for model in SNAPSHOT_MODELS}
+
+
+class World:
+    """A small shop: a customer with an address, a wishlist row, a cart line and orders in every
+    status the API acts on; another customer; a staff user; an active product and a category."""
+
+    def __init__(self) -> None:
+        self.customer = UserFactory()
+        self.staff = UserFactory(is_staff=True)
+
+    @cached_property
+    def category(self) -> Category:
+        return CategoryFactory()
+
+    @cached_property
+    def product(self) -> Product:
+        return ProductFactory(price=Decimal("19.99"), stock=500, category=self.category)
+
+    @cached_property
+    def address(self) -> Address:
+        return AddressFactory(user=self.customer, is_default=True)
+
+    @cached_property
+    def wishlist_item(self) -> WishlistItem:
+        return WishlistItemFactory(user=self.customer, product=self.product)
+
+    @cached_property
+    def cart_item(self) -> CartItem:
+        from cart.services import cart_item_add
+
+        cart = cart_item_add(user=self.customer, product_id=self.product.pk, quantity=1)
+        return cart.items.get(product=self.product)
+
+    def _place(self, payment_method: str) -> Order:
+        """Checkout through the real services; the cart line (if any) is put back afterwards."""
+        from cart.services import cart_item_add
+        from orders.services import order_create_from_cart
+
+        had_line = "cart_item" in self.__dict__
+        product = ProductFactory(price=Decimal("12.50"), stock=100, category=self.category)
+        CartItem.objects.filter(cart__user=self.customer).delete()
+        cart_item_add(user=self.customer, product_id=product.pk, quantity=2)
+        order = order_create_from_cart(
+            user=self.customer, shipping_address_id=self.address.pk, payment_method=payment_method
+        ).order
+        if had_line:
+            del self.__dict__["cart_item"]
+            _ = self.cart_item
+        return order
+
+    @cached_property
+    def cod_order(self) -> Order:
+        """CONFIRMED (cash on delivery): cancellable per line, shippable by staff."""
+        return self._place("cod")
+
+    @cached_property
+    def card_order(self) -> Order:
+        """PENDING card order with its PaymentIntent on the fake Stripe."""
+        return self._place("card")
+
+    @cached_property
+    def paid_order(self) -> Order:
+        """A PAID card order (paid on the fake Stripe, settled as the webhook does)."""
+        from payments import gateway
+        from payments.services import payment_mark_succeeded
+
+        order = self._place("card")
+        payment = Payment.objects.get(order=order, provider=Payment.Provider.STRIPE)
+        client = gateway.stripe_client()
+        client.v1.payment_intents.update(payment.payment_intent_id, params={"payment_method": "pm_card_visa"})
+        intent = client.v1.payment_intents.confirm(payment.payment_intent_id)
+        payment_mark_succeeded(
+            payment_intent_id=payment.payment_intent_id,
+            amount_received_minor=int(intent.amount),
+            currency=intent.currency,
+            order_id=str(order.pk),
+        )
+        order.refresh_from_db()
+        assert order.status == "PAID"
+        return order
+
+    @cached_property
+    def shipped_order(self) -> Order:
+        from orders.services import order_ship
+
+        order = self._place("cod")
+        return order_ship(order_id=order.pk, tracking_number="1Z999", carrier="UPS", actor=self.staff)
+
+
+@pytest.fixture
+def world(db, settings) -> World:
+    settings.CURRENCY = "usd"
+    return World()
+
+
+class InProcessWSGI:
+    """Django's WSGI handler for in-process calls inside a test transaction.
+
+    Like Django's test client it keeps the request signals from closing the test's database
+    connection (which would abort the transaction every test runs in), and it keeps the exception
+    behind a 500 so a failure report shows the traceback instead of just "500".
+    """
+
+    def __init__(self) -> None:
+        self.handler = WSGIHandler()
+        self.exceptions: list[BaseException] = []
+
+    def __call__(self, environ, start_response):
+        return self.handler(environ, start_response)
+
+    def _record(self, sender, request=None, **kwargs) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            self.exceptions.append(exc)
+
+    def __enter__(self) -> InProcessWSGI:
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        got_request_exception.connect(self._record)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        got_request_exception.disconnect(self._record)
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def wsgi_app():
+    with InProcessWSGI() as app:
+        yield app
