@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import got_request_exception, request_finished, request_started
 from django.db import close_old_connections
+from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from addresses.models import Address
@@ -26,6 +27,14 @@ from products.models import Category, Product, WishlistItem
 from products.tests.factories import CategoryFactory, ProductFactory, WishlistItemFactory
 from users.models import User
 from users.tests.factories import UserFactory
+
+
+def api_client(user=None) -> APIClient:
+    """A DRF test client, signed in as `user` with a JWT when given."""
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=bearer(user)["Authorization"])
+    return client
 
 
 def bearer(user) -> dict[str, str]:
@@ -71,6 +80,21 @@ class World:
     def __init__(self) -> None:
         self.customer = UserFactory()
         self.staff = UserFactory(is_staff=True)
+
+    @cached_property
+    def intruder(self) -> User:
+        """Another customer, with a cart line of their own (so their cart already exists)."""
+        from cart.services import cart_item_add
+
+        user = UserFactory()
+        cart_item_add(user=user, product_id=self.product.pk, quantity=1)
+        return user
+
+    @cached_property
+    def second_address(self) -> Address:
+        """The customer's second, non-default address."""
+        _ = self.address
+        return AddressFactory(user=self.customer, is_default=False)
 
     @cached_property
     def category(self) -> Category:
