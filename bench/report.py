@@ -159,7 +159,7 @@ def render(results: dict, source: str) -> tuple[str, str]:
     )
     w("## Setup\n")
     w(
-        f"- gunicorn: `{st.get('gunicorn', '?')}`, DEBUG off, throttles off, LOG_LEVEL=WARNING, "
+        f"- gunicorn: {st.get('gunicorn', '?')}, DEBUG off, throttles off, LOG_LEVEL=WARNING, "
         f"cache/broker: {st.get('redis')}."
     )
     w(
@@ -168,10 +168,12 @@ def render(results: dict, source: str) -> tuple[str, str]:
         f"({fmt(get(results, 'category', 'products'))} active products in "
         "its subtree)."
     )
+    rounds = st.get("rounds", 1)
     w(
         f"- Read scenarios: wrk, {st['connections']} connections, {st['wrk_threads']} thread, "
-        f"{st['warmup_s']:g} s warm-up then {st['duration_s']:g} s measured, "
-        f"budget {fmt(st['budget'])} requests."
+        f"{st['warmup_s']:g} s warm-up each, then {rounds} interleaved rounds of "
+        f"{st['duration_s'] / rounds:g} s ({st['duration_s']:g} s measured per scenario); each figure is the "
+        f"median over the rounds. Budget {fmt(st['budget'])} requests per round."
     )
     w(
         f"- Checkout mix: {st['checkout_users']} users, {st['hot_products']} hot products x "
@@ -181,19 +183,20 @@ def render(results: dict, source: str) -> tuple[str, str]:
     w("")
 
     w("## Results\n")
-    w("| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | 5xx | requests |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    w("| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | 5xx | requests | req/s per round |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     cpu_rows = []
     for key, title in TITLES.items():
         r = s.get(key)
         if not r:
             continue
         if "skipped" in r:
-            w(f"| {title} | skipped: {r['skipped']} | | | | | | |")
+            w(f"| {title} | skipped: {r['skipped']} | | | | | | | |")
             continue
+        per_round = ", ".join(fmt(x, 0) for x in r.get("rounds_rps", []))
         w(
             f"| {title} | {fmt(r['rps'], 1)} | {fmt(r['p50_ms'])} | {fmt(r['p95_ms'])} | "
-            f"{fmt(r['p99_ms'])} | {r['errors']} | {r['five_xx']} | {fmt(r['requests'])} |"
+            f"{fmt(r['p99_ms'])} | {r['errors']} | {r['five_xx']} | {fmt(r['requests'])} | {per_round} |"
         )
         cpu_rows.append((key, r["cpu"], r["requests"]))
     c = s.get("checkout")
@@ -203,12 +206,12 @@ def render(results: dict, source: str) -> tuple[str, str]:
             f"| 5. Checkout mix, all requests (add, order, clear) | {fmt(a['rps'], 1)} | "
             f"{fmt(a['p50_ms'])} | "
             f"{fmt(a['p95_ms'])} | {fmt(a['p99_ms'])} | {c['unexpected'] + c['transport_errors']} | "
-            f"{c['five_xx']} | {fmt(a['requests'])} |"
+            f"{c['five_xx']} | {fmt(a['requests'])} | |"
         )
         w(
             f"| 5. Checkout mix, `POST /api/orders/create/` only | {fmt(c['order']['rps'], 1)} | "
             f"{fmt(c['order']['p50_ms'])} | {fmt(c['order']['p95_ms'])} | {fmt(c['order']['p99_ms'])} | | | "
-            f"{fmt(c['order']['requests'])} |"
+            f"{fmt(c['order']['requests'])} | |"
         )
         cpu_rows.append(("checkout", c["cpu"], a["requests"]))
     w("")
@@ -335,8 +338,11 @@ def render(results: dict, source: str) -> tuple[str, str]:
             "request; *miss*: every request a distinct URL, so each one runs the view (the cached COUNT(*) "
             "still applies).\n"
         )
-        w("| products | category (active in subtree) | | req/s | p50 ms | p95 ms | p99 ms | errors | 5xx |")
-        w("|---:|---|---|---:|---:|---:|---:|---:|---:|")
+        w(
+            "| products | category (active in subtree) | | req/s | p50 ms | p95 ms | p99 ms | errors | 5xx "
+            "| p50 ms per round |"
+        )
+        w("|---:|---|---|---:|---:|---:|---:|---:|---:|---|")
         for size in sorted(scale, key=int):
             row = scale[size]
             for kind in ("hit", "miss"):
@@ -348,11 +354,12 @@ def render(results: dict, source: str) -> tuple[str, str]:
                     else "| |"
                 )
                 if "skipped" in r:
-                    w(f"{lead} | {kind} | skipped: {r['skipped']} | | | | | |")
+                    w(f"{lead} | {kind} | skipped: {r['skipped']} | | | | | | |")
                     continue
+                per_round = ", ".join(fmt(x) for x in r.get("rounds_p50_ms", []))
                 w(
                     f"{lead} | {kind} | {fmt(r['rps'], 1)} | {fmt(r['p50_ms'])} | {fmt(r['p95_ms'])} | "
-                    f"{fmt(r['p99_ms'])} | {r['errors']} | {r['five_xx']} |"
+                    f"{fmt(r['p99_ms'])} | {r['errors']} | {r['five_xx']} | {per_round} |"
                 )
         w("")
 

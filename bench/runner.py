@@ -480,6 +480,7 @@ class Bench:
             "settings": {
                 "duration_s": args.duration,
                 "warmup_s": args.warmup,
+                "rounds": args.rounds,
                 "connections": args.connections,
                 "wrk_threads": args.threads,
                 "budget": args.budget,
@@ -520,9 +521,8 @@ class Bench:
     ) -> tuple[Service, str, list[int]]:
         port = free_port()
         cmd, how = gunicorn_cmd(port)
-        self.results["settings"]["gunicorn"] = f"{shlex.join(cmd[1:])} ({how})".replace(
-            f"{HOST}:{port}", f"{HOST}:<free port>"
-        )
+        shown = shlex.join(["gunicorn", *cmd[1:]]).replace(f"{HOST}:{port}", f"{HOST}:<free port>")
+        self.results["settings"]["gunicorn"] = f"`{shown}` ({how})"
         env = django_env(database, {**self.server_env, "PORT": str(port), **(extra_env or {})})
         server = Service("gunicorn", cmd, env, self.out_dir / f"gunicorn-{label}.log", port)
         server.start(ready_path="/api/bench/ping/")
@@ -584,50 +584,75 @@ class Bench:
         return json.loads(self.tokens_file.read_text())
 
     # --- scenarios ------------------------------------------------------------------------
-    def read_scenario(
-        self,
-        name: str,
-        base: str,
-        paths: list[str],
-        server_pids: list[int],
-        *,
-        token: str | None = None,
-        tokens_file: Path | None = None,
-        unique: bool = False,
-    ) -> dict:
-        """wrk on `paths` (round-robin). `unique`: every request gets its own URL (an ignored
-        `nocache` parameter), so no response is ever served from the catalogue cache."""
-        status, body = http_get(f"{base}{paths[0]}", token)
-        if status != 200:
-            log(f"{name}: SKIPPED, GET {paths[0]} answered {status} {body[:200]!r}")
-            return {"skipped": f"GET {paths[0]} answered {status}"}
-        warmup_paths = paths
-        if unique:
-            warmup_paths = [f"{paths[0]}&nocache=w{i}" for i in range(UNIQUE_PATHS)]
-            paths = [f"{paths[0]}&nocache=m{i}" for i in range(UNIQUE_PATHS)]
-        if self.args.warmup:
-            wrk(
-                base,
-                warmup_paths,
-                self.out_dir / f"{name}-warmup.json",
-                self.args,
-                tokens_file=tokens_file,
-                duration=self.args.warmup,
+    def read_scenarios(self, specs: list[dict]) -> dict[str, dict]:
+        """Measure read scenarios with wrk, interleaved: after one warm-up each, `--rounds`
+        rounds of duration/rounds seconds, A B C A B C ..., and the median of each figure over
+        the rounds. A burst of unrelated work on the machine then spoils one round of every
+        scenario instead of all of one scenario, and the median drops it.
+
+        A spec: name, base, paths (round-robin), pids (gunicorn, for the CPU split), and optional
+        tokens_file (Bearer tokens, rotated), token (for the first check request), unique (every
+        request a distinct URL, via an ignored `nocache` parameter: no catalogue-cache hits)."""
+        a = self.args
+        results: dict[str, dict] = {}
+        live = []
+        for spec in specs:
+            first = spec["paths"][0]
+            status, body = http_get(f"{spec['base']}{first}", spec.get("token"))
+            if status != 200:
+                log(f"{spec['name']}: SKIPPED, GET {first} answered {status} {body[:200]!r}")
+                results[spec["name"]] = {"skipped": f"GET {first} answered {status}"}
+                continue
+            live.append(spec)
+
+        def paths_for(spec: dict, tag: str) -> list[str]:
+            if not spec.get("unique"):
+                return spec["paths"]
+            return [f"{spec['paths'][0]}&nocache={tag}-{i}" for i in range(UNIQUE_PATHS)]
+
+        for spec in live:
+            if a.warmup:
+                out = self.out_dir / f"{spec['name']}-warmup.json"
+                wrk(
+                    spec["base"],
+                    paths_for(spec, "w"),
+                    out,
+                    a,
+                    tokens_file=spec.get("tokens_file"),
+                    duration=a.warmup,
+                )
+        rounds: dict[str, list[dict]] = {spec["name"]: [] for spec in live}
+        slice_s = a.duration / a.rounds
+        for number in range(1, a.rounds + 1):
+            for spec in live:
+                out = self.out_dir / f"{spec['name']}-round{number}.json"
+                rounds[spec["name"]].append(
+                    wrk(
+                        spec["base"],
+                        paths_for(spec, f"r{number}"),
+                        out,
+                        a,
+                        tokens_file=spec.get("tokens_file"),
+                        duration=slice_s,
+                        server_pids=spec["pids"],
+                    )
+                )
+        for spec in live:
+            result = _combine(rounds[spec["name"]])
+            paths = spec["paths"]
+            result["path"] = (
+                paths[0] if len(paths) == 1 else f"{paths[0]} (+{len(paths) - 1} more, round-robin)"
             )
-        result = wrk(
-            base,
-            paths,
-            self.out_dir / f"{name}.json",
-            self.args,
-            tokens_file=tokens_file,
-            server_pids=server_pids,
-        )
-        result["path"] = paths[0] if len(paths) == 1 else f"{paths[0]} (+{len(paths) - 1} more, round-robin)"
-        log(
-            f"{name}: {result['rps']} req/s, p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
-            f"p99 {result['p99_ms']} ms, errors {result['errors']}, 5xx {result['five_xx']}"
-        )
-        return result
+            if spec.get("unique"):
+                result["path"] = f"{paths[0]}&nocache=<distinct per request>"
+            results[spec["name"]] = result
+            log(
+                f"{spec['name']}: {result['rps']} req/s (rounds {result['rounds_rps']}), "
+                f"p50 {result['p50_ms']} ms, "
+                f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, errors {result['errors']}, "
+                f"5xx {result['five_xx']}"
+            )
+        return results
 
     def checkout(
         self,
@@ -695,17 +720,16 @@ class Bench:
 
         server, base, workers = self.start_server(db, str(a.products))
         pids = [server.proc.pid, *workers]
-        self.replay: dict[str, tuple[list[str], dict]] = {}
+        self.replay: dict[str, dict] = {}
         reads = [
-            ("ceiling", ["/api/bench/ping/"], {}),
-            ("product_list", [state["list_path"]], {}),
-            ("product_list_miss", [state["list_path"]], {"unique": True}),
-            ("product_detail", [f"/api/products/{pk}/" for pk in state["detail_ids"]], {}),
+            {"name": "ceiling", "paths": ["/api/bench/ping/"]},
+            {"name": "product_list", "paths": [state["list_path"]]},
+            {"name": "product_list_miss", "paths": [state["list_path"]], "unique": True},
+            {"name": "product_detail", "paths": [f"/api/products/{pk}/" for pk in state["detail_ids"]]},
         ]
-        for name, paths, kw in reads:
-            if self.wanted(name):
-                r["scenarios"][name] = self.read_scenario(name, base, paths, pids, **kw)
-                self.replay[name] = (paths, kw)
+        reads = [spec | {"base": base, "pids": pids} for spec in reads if self.wanted(spec["name"])]
+        r["scenarios"].update(self.read_scenarios(reads))
+        self.replay.update({spec["name"]: spec for spec in reads})
 
         if self.wanted("cart_read") or self.wanted("checkout"):
             tokens = self.login(base, state)
@@ -718,11 +742,16 @@ class Bench:
             else:
                 if self.wanted("cart_read"):
                     self.driver("fill-carts", base, state, "--tokens", str(self.tokens_file))
-                    kw = {"token": tokens[0], "tokens_file": self.tokens_file.with_suffix(".txt")}
-                    r["scenarios"]["cart_read"] = self.read_scenario(
-                        "cart_read", base, ["/api/cart/"], pids, **kw
-                    )
-                    self.replay["cart_read"] = (["/api/cart/"], kw)
+                    spec = {
+                        "name": "cart_read",
+                        "base": base,
+                        "paths": ["/api/cart/"],
+                        "pids": pids,
+                        "token": tokens[0],
+                        "tokens_file": self.tokens_file.with_suffix(".txt"),
+                    }
+                    r["scenarios"].update(self.read_scenarios([spec]))
+                    self.replay["cart_read"] = spec
                 if self.wanted("checkout"):
                     r["scenarios"]["checkout"] = self.checkout(base, state, pids)
         self.stop_server(server)
@@ -788,39 +817,46 @@ class Bench:
         if target == "checkout":
             self.checkout(base, state, [], duration=seconds, name="checkout-profile")
         else:
-            paths, kw = self.replay[target]
-            wrk(
-                base,
-                paths,
-                self.out_dir / f"{target}-profile.json",
-                self.args,
-                tokens_file=kw.get("tokens_file"),
-                duration=seconds,
-            )
+            spec = self.replay[target]
+            paths = spec["paths"]
+            if spec.get("unique"):
+                paths = [f"{paths[0]}&nocache=p-{i}" for i in range(UNIQUE_PATHS)]
+            out = self.out_dir / f"{target}-profile.json"
+            wrk(base, paths, out, self.args, tokens_file=spec.get("tokens_file"), duration=seconds)
         self.results["profile"] = {"scenario": target, "seconds": seconds, **spy.collect()}
         self.stop_server(server)
 
     def scale_run(self) -> None:
-        for size in [int(s) for s in self.args.scale.split(",") if s.strip()]:
-            if not self.wanted("product_list"):
-                return
-            db, state = self.setup_database(size, 0)
-            server, base, workers = self.start_server(db, str(size))
-            pids = [server.proc.pid, *workers]
-            paths = [state["list_path"]]
-            hit = self.read_scenario(f"product_list_{size}", base, paths, pids)
-            miss = self.read_scenario(f"product_list_miss_{size}", base, paths, pids, unique=True)
+        """The product list (cache hit and miss) on every scale size: all databases seeded and all
+        servers up first (an idle gunicorn costs nothing), then measured interleaved."""
+        sizes = [int(x) for x in self.args.scale.split(",") if x.strip()]
+        if not sizes or not self.wanted("product_list"):
+            return
+        states, servers, specs = {}, [], []
+        for size in sizes:
+            _, states[size] = self.setup_database(size, 0)
+        for size in sizes:
+            server, base, workers = self.start_server(f"novacart_bench_{size}", str(size))
+            servers.append(server)
+            common = {"base": base, "pids": [server.proc.pid, *workers], "paths": [states[size]["list_path"]]}
+            specs.append({"name": f"product_list_{size}", **common})
+            specs.append({"name": f"product_list_miss_{size}", "unique": True, **common})
+        measured = self.read_scenarios(specs)
+        for server in servers:
             self.stop_server(server)
-            self.results["scale"][str(size)] = _scale_row(hit, miss, state)
-            if not self.args.keep_db:
-                drop_database(db)
-                self.databases.remove(db)
+        for size in sizes:
+            hit, miss = measured[f"product_list_{size}"], measured[f"product_list_miss_{size}"]
+            self.results["scale"][str(size)] = _scale_row(hit, miss, states[size])
 
     def execute(self) -> Path:
         log(f"results in {self.out_dir.relative_to(ROOT)}")
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
-            self.results["background_load"] = background_load()
+            deadline = time.monotonic() + self.args.wait_quiet
+            while (load := background_load())["busy_pct_of_all_cores"] > 15 and time.monotonic() < deadline:
+                log("waiting for the machine to quieten down (--wait-quiet)")
+                time.sleep(10)
+            self.results["background_load"] = load
             self.start_stripe()
             self.main_run()
             self.scale_run()
@@ -859,8 +895,50 @@ def _p50(result: dict) -> float:
     return result["order"]["p50_ms"] if "order" in result else result.get("p50_ms", 0.0)
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _combine(rounds: list[dict]) -> dict:
+    """One scenario's rounds: medians of the rates and percentiles, sums of the counts."""
+    first = rounds[0]
+    combined = {
+        "command": first["command"].replace(f"-d{first['duration_s']:g}s", "-d<slice>s"),
+        "connections": first["connections"],
+        "rounds": len(rounds),
+        "duration_s": round(sum(r["duration_s"] for r in rounds), 2),
+        "requests": sum(r["requests"] for r in rounds),
+        "budget": first["budget"],
+        "budget_reached": any(r["budget_reached"] for r in rounds),
+        "errors": sum(r["errors"] for r in rounds),
+        "five_xx": sum(r["five_xx"] for r in rounds),
+        "status": {k: sum(r["status"][k] for r in rounds) for k in first["status"]},
+        "errors_detail": {k: sum(r["errors_detail"][k] for r in rounds) for k in first["errors_detail"]},
+        "cpu": {k: round(sum(r["cpu"][k] for r in rounds), 2) for k in first["cpu"] if k != "cores"},
+        "rounds_rps": [r["rps"] for r in rounds],
+        "rounds_p50_ms": [r["p50_ms"] for r in rounds],
+    }
+    combined["cpu"]["cores"] = first["cpu"]["cores"]
+    for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "max_ms"):
+        combined[key] = round(_median([r[key] for r in rounds]), 2)
+    return combined
+
+
 def _scale_row(hit: dict, miss: dict, state: dict) -> dict:
-    keys = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors", "five_xx", "requests", "cpu")
+    keys = (
+        "rps",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "errors",
+        "five_xx",
+        "requests",
+        "cpu",
+        "rounds_rps",
+        "rounds_p50_ms",
+    )
 
     def pick(row: dict) -> dict:
         return row if "skipped" in row else {k: row[k] for k in keys}
@@ -879,6 +957,7 @@ def main() -> None:
     add = parser.add_argument
     add("--duration", type=float, default=15, help="seconds per measured scenario")
     add("--warmup", type=float, default=3, help="seconds of unmeasured warm-up per scenario")
+    add("--rounds", type=int, default=3, help="interleaved rounds per read scenario (median reported)")
     add("--connections", type=int, default=50, help="concurrent connections (read scenarios)")
     add("--threads", type=int, default=1, help="wrk threads")
     add("--budget", type=int, default=200_000, help="request budget per read scenario")
@@ -900,6 +979,7 @@ def main() -> None:
     add("--keep-db", action="store_true", help="keep the bench databases afterwards")
     add("--reuse-db", action="store_true", help="skip create/seed when the database exists (development)")
     add("--write-report", action="store_true", help="render BENCHMARKS.md at the repository root")
+    add("--wait-quiet", type=float, default=0, help="wait up to this many seconds for an idle machine")
     add("--no-redis", action="store_true", help="in-process cache and eager Celery instead of Redis")
     args = parser.parse_args()
 
