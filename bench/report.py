@@ -46,6 +46,13 @@ def get(data: dict, *keys):
     return data
 
 
+def _cpu_per_request(row: dict | None) -> float | None:
+    """gunicorn CPU seconds per request: what a request costs the server, whatever else ran."""
+    if not row or "skipped" in row or not row.get("requests"):
+        return None
+    return row["cpu"]["server_s"] / row["requests"]
+
+
 def targets(results: dict) -> list[dict]:
     s = results["scenarios"]
     scale = results.get("scale", {})
@@ -63,6 +70,12 @@ def targets(results: dict) -> list[dict]:
             "value": ratio(get(s, "product_list", "rps"), get(s, "ceiling", "rps")),
             "target": ">= 0.50",
             "ok": lambda v: v >= 0.5,
+        },
+        {
+            "name": "product list / ceiling by gunicorn CPU per request (noise-robust cross-check)",
+            "value": ratio(_cpu_per_request(s.get("ceiling")), _cpu_per_request(s.get("product_list"))),
+            "target": "(reported)",
+            "ok": None,
         },
         {
             "name": "product detail / ceiling (req/s)",
