@@ -156,7 +156,11 @@ class ProductInputSerializer(serializers.Serializer):
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"))
     stock = serializers.IntegerField(min_value=0, max_value=MAX_INT32, required=False)
     category_id = serializers.PrimaryKeyRelatedField(
-        queryset=Category.objects.all(), required=False, allow_null=True, help_text="Category id or null."
+        queryset=Category.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Category id or null.",
+        pk_field=serializers.IntegerField(),  # 1.5 is not an id (the lookup alone would read it as 1)
     )
     image = serializers.ImageField(required=False, allow_null=True, validators=[_validate_image_size])
     is_active = OptionalBooleanField(required=False)
@@ -178,6 +182,7 @@ class CategoryInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="Parent category id or null.",
+        pk_field=serializers.IntegerField(),  # 1.5 is not an id (the lookup alone would read it as 1)
     )
     is_active = OptionalBooleanField(required=False)
     image = serializers.ImageField(required=False, allow_null=True, validators=[_validate_image_size])
