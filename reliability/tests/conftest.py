@@ -16,16 +16,18 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import got_request_exception, request_finished, request_started
 from django.db import close_old_connections
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from addresses.models import Address
 from addresses.tests.factories import AddressFactory
 from cart.models import Cart, CartItem
+from core.models import IdempotencyRecord
 from orders.models import Order, OrderEvent, OrderItem
-from payments.models import Payment, Refund
+from payments.models import Payment, Refund, WebhookEvent
 from products.models import Category, Product, WishlistItem
 from products.tests.factories import CategoryFactory, ProductFactory, WishlistItemFactory
-from users.models import User
+from users.models import PasswordResetToken, User
 from users.tests.factories import UserFactory
 
 
@@ -38,8 +40,9 @@ def api_client(user=None) -> APIClient:
 
 
 def bearer(user) -> dict[str, str]:
-    """The Authorization header of a fresh access token for `user`."""
-    return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+    """The Authorization header of a fresh access token for `user` (no database write, unlike
+    `RefreshToken.for_user`, which records an outstanding token)."""
+    return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
 
 
 def reset_throttles() -> None:
@@ -55,6 +58,9 @@ def reset_throttles() -> None:
 # means exactly that, not "the row I thought of is unchanged".
 SNAPSHOT_MODELS = (
     User,
+    PasswordResetToken,
+    OutstandingToken,
+    BlacklistedToken,
     Category,
     Product,
     WishlistItem,
@@ -66,11 +72,37 @@ SNAPSHOT_MODELS = (
     OrderEvent,
     Payment,
     Refund,
+    WebhookEvent,
+    IdempotencyRecord,
 )
 
 
 def db_state() -> dict[str, list[dict]]:
     return {model._meta.label: list(model.objects.order_by("pk").values()) for model in SNAPSHOT_MODELS}
+
+
+def db_changes(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> dict[str, list]:
+    """The rows that differ, per table (empty when nothing changed): short failure messages."""
+    changes = {}
+    for table, rows in after.items():
+        old = {row["id"]: row for row in before[table]}
+        new = {row["id"]: row for row in rows}
+        diff = [
+            {"id": pk, **{k: (old[pk].get(k), v) for k, v in row.items() if old[pk].get(k) != v}}
+            if pk in old
+            else {"added": row}
+            for pk, row in new.items()
+            if old.get(pk) != row
+        ]
+        diff += [{"deleted": old[pk]} for pk in old.keys() - new.keys()]
+        if diff:
+            changes[table] = diff
+    return changes
+
+
+def assert_db_unchanged(before: dict[str, list[dict]]) -> None:
+    changes = db_changes(before, db_state())
+    assert not changes, changes
 
 
 class World:
@@ -95,6 +127,27 @@ class World:
         """The customer's second, non-default address."""
         _ = self.address
         return AddressFactory(user=self.customer, is_default=False)
+
+    @cached_property
+    def refresh_token(self) -> str:
+        """A refresh token of the customer (recorded as outstanding, as a login does)."""
+        return str(RefreshToken.for_user(self.customer))
+
+    @cached_property
+    def reset_token(self) -> str:
+        """A valid, unused password-reset token of the customer (only its hash is stored)."""
+        import secrets
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from users.services import _token_hash
+
+        token = secrets.token_urlsafe(32)
+        PasswordResetToken.objects.create(
+            user=self.customer, token_hash=_token_hash(token), expires_at=timezone.now() + timedelta(hours=1)
+        )
+        return token
 
     @cached_property
     def category(self) -> Category:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from .conftest import World, api_client, db_state
+from .conftest import World, api_client, assert_db_unchanged, db_state
 
 Build = Callable[[World], object]
 
@@ -336,7 +336,7 @@ def test_staff_action_refused_to_non_staff(world, row, caller):
 
     assert response.status_code == status, response.content
     assert response.json()["code"] == code
-    assert db_state() == before
+    assert_db_unchanged(before)
 
     # Positive control: staff doing exactly this succeeds.
     staff = getattr(api_client(world.staff), row.method)(path, body, format="json")
