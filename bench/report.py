@@ -185,7 +185,7 @@ def render(results: dict, source: str) -> tuple[str, str]:
     w(
         f"- Read scenarios: wrk, {st['connections']} connections, {st['wrk_threads']} thread, "
         f"{st['warmup_s']:g} s warm-up each, then {rounds} interleaved rounds of "
-        f"{st['duration_s'] / rounds:g} s ({st['duration_s']:g} s measured per scenario); each figure is the "
+        f"{max(1, round(st['duration_s'] / rounds))} s; each figure is the "
         f"median over the rounds. Budget {fmt(st['budget'])} requests per round."
     )
     w(
@@ -240,21 +240,27 @@ def render(results: dict, source: str) -> tuple[str, str]:
     if cpu_rows:
         w("### Where the CPU went\n")
         w(
-            "Seconds of CPU during each measured window, from /proc: the gunicorn master and workers, "
-            "the load generator, and everything else (PostgreSQL, localstripe, and any unrelated work on "
-            "the machine; a large *other* with a cheap scenario means the run was disturbed). "
-            "*ms/request* is gunicorn CPU per request, the figure least sensitive to noise.\n"
+            "CPU seconds during each measured window (all rounds), from /proc: gunicorn (master and "
+            "workers), "
+            "the PostgreSQL backends of the bench databases, the load generator, our helpers (localstripe), "
+            "*other processes* (anything else on the machine: other people's work, so a large value means "
+            "the scenario was disturbed), *kernel* (busy time charged to no process: mostly loopback TCP, "
+            "one connection per request with gunicorn's sync workers) and idle. *ms/request* is gunicorn "
+            "CPU per request, the figure least sensitive to noise.\n"
         )
         w(
-            "| scenario | wall s | gunicorn CPU s | gunicorn ms/request | load generator s "
-            "| other s | idle s |"
+            "| scenario | wall s | gunicorn s | gunicorn ms/request | PostgreSQL s | load generator s "
+            "| helpers s | other processes s | kernel s | idle s |"
         )
-        w("|---|---:|---:|---:|---:|---:|---:|")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for key, cpu, requests in cpu_rows:
             per = 1000 * cpu["server_s"] / requests if requests else None
             w(
                 f"| {key} | {fmt(cpu['wall_s'], 1)} | {fmt(cpu['server_s'], 1)} | {fmt(per)} | "
-                f"{fmt(cpu['loadgen_s'], 1)} | {fmt(cpu['other_s'], 1)} | {fmt(cpu['idle_s'], 1)} |"
+                f"{fmt(cpu.get('database_s'), 1)} | {fmt(cpu['loadgen_s'], 1)} | "
+                f"{fmt(cpu.get('helpers_s'), 1)} | "
+                f"{fmt(cpu.get('other_processes_s', cpu.get('other_s')), 1)} | "
+                f"{fmt(cpu.get('unattributed_s'), 1)} | {fmt(cpu['idle_s'], 1)} |"
             )
         w("")
     bg = results.get("background_load")

@@ -93,16 +93,36 @@ def cpu_times() -> tuple[int, int]:
     return total - idle, total
 
 
-class CpuMeter:
-    """Where the cores went while a scenario ran: the gunicorn processes, the load generator
-    (children this script waited for), and everything else on the machine (PostgreSQL,
-    localstripe, and any other work that happened to run: the noise indicator)."""
+def _all_process_ticks() -> dict[int, tuple[int, str]]:
+    """pid -> (user+system ticks, command line) for every process on the machine."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        found[int(entry.name)] = (int(fields[11]) + int(fields[12]), cmdline)
+    return found
 
-    def __init__(self, server_pids: list[int]):
-        self.server_pids = server_pids
+
+class CpuMeter:
+    """Where the cores went while a scenario ran, from /proc: the gunicorn processes, the
+    PostgreSQL backends of the bench databases, the load generator (children this script waited
+    for), our helpers (localstripe, the Stripe delay proxy), every other process on the machine
+    (other people's work: the noise indicator), and the rest of the busy time, which no process
+    was charged for (mostly the kernel's loopback networking: every request is a new TCP
+    connection, since gunicorn's sync workers close it after each response)."""
+
+    def __init__(self, server_pids: list[int], helper_pids: list[int] | None = None):
+        self.server_pids = set(server_pids)
+        self.helper_pids = set(helper_pids or [])
         self.wall = time.monotonic()
         self.busy, _ = cpu_times()
-        self.server = process_cpu(server_pids)
+        self.processes = _all_process_ticks()
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.children = usage.ru_utime + usage.ru_stime
 
@@ -110,17 +130,37 @@ class CpuMeter:
         ticks = os.sysconf("SC_CLK_TCK")
         wall = time.monotonic() - self.wall
         busy = (cpu_times()[0] - self.busy) / ticks
-        server = process_cpu(self.server_pids) - self.server
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         loadgen = usage.ru_utime + usage.ru_stime - self.children
+        buckets = {"server": 0, "database": 0, "helpers": 0, "other_processes": 0}
+        me = os.getpid()
+        for pid, (after, cmdline) in _all_process_ticks().items():
+            before = self.processes.get(pid)
+            if before is None or pid == me:
+                continue  # started during the window: the load generator, or too short-lived to matter
+            delta = after - before[0]
+            if pid in self.server_pids:
+                buckets["server"] += delta
+            elif cmdline.startswith("postgres:") and "novacart_bench_" in cmdline:
+                buckets["database"] += delta
+            elif pid in self.helper_pids:
+                buckets["helpers"] += delta
+            else:
+                buckets["other_processes"] += delta
+        seconds = {k: v / ticks for k, v in buckets.items()}
+        attributed = sum(seconds.values()) + loadgen
+        cores = os.cpu_count() or 1
         return {
             "wall_s": round(wall, 2),
-            "cores": os.cpu_count(),
+            "cores": cores,
             "machine_busy_s": round(busy, 2),
-            "server_s": round(server, 2),
+            "server_s": round(seconds["server"], 2),
+            "database_s": round(seconds["database"], 2),
             "loadgen_s": round(loadgen, 2),
-            "other_s": round(max(0.0, busy - server - loadgen), 2),
-            "idle_s": round(max(0.0, wall * (os.cpu_count() or 1) - busy), 2),
+            "helpers_s": round(seconds["helpers"], 2),
+            "other_processes_s": round(seconds["other_processes"], 2),
+            "unattributed_s": round(max(0.0, busy - attributed), 2),
+            "idle_s": round(max(0.0, wall * cores - busy), 2),
         }
 
 
@@ -344,8 +384,9 @@ def wrk(
     tokens_file: Path | None = None,
     duration: float | None = None,
     server_pids: list[int] | None = None,
+    helper_pids: list[int] | None = None,
 ) -> dict:
-    duration = duration or args.duration
+    duration = max(1, round(duration or args.duration))  # wrk takes whole seconds
     paths_file = out.with_suffix(".paths")
     paths_file.write_text("\n".join(paths) + "\n")
     env = {
@@ -367,7 +408,7 @@ def wrk(
         str(BENCH / "lua" / "read.lua"),
         f"{base}{paths[0]}",
     ]
-    meter = CpuMeter(server_pids or [])
+    meter = CpuMeter(server_pids or [], helper_pids)
     subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=duration + 60)
     cpu = meter.stop()
     data = json.loads(out.read_text())
@@ -496,6 +537,9 @@ class Bench:
         }
         self.tokens_file = self.out_dir / "tokens.json"
 
+    def helper_pids(self) -> list[int]:
+        return [s.proc.pid for s in self.services if s.name != "gunicorn" and s.proc is not None]
+
     def wanted(self, name: str) -> bool:
         return not self.only or name in self.only
 
@@ -622,7 +666,7 @@ class Bench:
                     duration=a.warmup,
                 )
         rounds: dict[str, list[dict]] = {spec["name"]: [] for spec in live}
-        slice_s = a.duration / a.rounds
+        slice_s = max(1, round(a.duration / a.rounds))  # wrk takes whole seconds
         for number in range(1, a.rounds + 1):
             for spec in live:
                 out = self.out_dir / f"{spec['name']}-round{number}.json"
@@ -635,6 +679,7 @@ class Bench:
                         tokens_file=spec.get("tokens_file"),
                         duration=slice_s,
                         server_pids=spec["pids"],
+                        helper_pids=self.helper_pids(),
                     )
                 )
         for spec in live:
@@ -666,7 +711,7 @@ class Bench:
         a = self.args
         duration = duration or max(a.duration, 20)
         out = self.out_dir / f"{name}.json"
-        meter = CpuMeter(server_pids)
+        meter = CpuMeter(server_pids, self.helper_pids())
         self.driver(
             "mix",
             base,
@@ -957,7 +1002,7 @@ def main() -> None:
     add = parser.add_argument
     add("--duration", type=float, default=15, help="seconds per measured scenario")
     add("--warmup", type=float, default=3, help="seconds of unmeasured warm-up per scenario")
-    add("--rounds", type=int, default=3, help="interleaved rounds per read scenario (median reported)")
+    add("--rounds", type=int, default=5, help="interleaved rounds per read scenario (median reported)")
     add("--connections", type=int, default=50, help="concurrent connections (read scenarios)")
     add("--threads", type=int, default=1, help="wrk threads")
     add("--budget", type=int, default=200_000, help="request budget per read scenario")
