@@ -242,6 +242,8 @@ def django_env(database: str, extra: dict | None = None) -> dict:
             "THROTTLE_DISABLED": "true",
             "LOG_LEVEL": "WARNING",
             "PYTHONDONTWRITEBYTECODE": "1",
+            # Never a Redis from the caller's environment: `queries` clears its cache.
+            "REDIS_URL": "",
         }
     )
     env.update(extra or {})
