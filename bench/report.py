@@ -339,7 +339,9 @@ def render(results: dict, source: str) -> tuple[str, str]:
         w("## Queries per request\n")
         w(
             "Counted once in-process (`CaptureQueriesContext`, Django test client) "
-            "against the bench database.\n"
+            "against the bench database: with the catalogue cache off (the real work), on a response-cache "
+            "miss (the COUNT(*) cached) and on a hit. The budget of 4 is also a test: "
+            "`products/tests/test_catalog_read.py::test_list_query_budget`.\n"
         )
         w("| request | HTTP | queries |\n|---|---:|---:|")
         for key, q in results["queries"].items():
