@@ -7,8 +7,11 @@ paid card order costs a few round trips to the fake Stripe, a product costs one 
 
 from __future__ import annotations
 
+import json
+import threading
 from decimal import Decimal
 from functools import cached_property
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.cache import cache
@@ -272,3 +275,37 @@ class InProcessWSGI:
 def wsgi_app():
     with InProcessWSGI() as app:
         yield app
+
+
+class _PincodeHandler(BaseHTTPRequestHandler):
+    """A pincode lookup provider that knows every pincode (the generic `{city, state}` format)."""
+
+    def do_GET(self):
+        body = json.dumps({"city": "Springfield", "state": "IL"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def _pincode_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _PincodeHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def pincode_provider(settings, _pincode_server):
+    """PINCODE_LOOKUP_URL pointed at the loopback provider, so lookups can succeed."""
+    host, port = _pincode_server.server_address
+    settings.PINCODE_LOOKUP_URL = f"http://{host}:{port}/{{pincode}}"

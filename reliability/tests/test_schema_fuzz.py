@@ -1,10 +1,9 @@
 """schemathesis against the project's own OpenAPI schema, in process, on every operation.
 
 Each operation is one test per caller (anonymous, customer; staff on the staff operations), so a
-failure names the operation and the caller. Every response must pass three checks:
-`not_a_server_error` (no 5xx except the documented 502/503 of an unreachable provider),
-`status_code_conformance` (the status is one the schema documents) and
-`response_schema_conformance` (the body matches the documented schema for that status).
+failure names the operation and the caller. Every response must pass the checks in `_schema.CHECKS`:
+no 5xx, a documented status code, a documented content type, and a body that matches the schema
+documented for that status.
 
 Bounded for CI: every phase except stateful (examples, coverage's deterministic boundary and
 missing-field cases, then `FUZZ_EXAMPLES` random cases, positive and negative), derandomized,
@@ -13,49 +12,15 @@ no shrinking, no deadline. See docs/reliability.md.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 
 import pytest
-import schemathesis
-from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, settings
-from schemathesis.checks import not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import TestPhase
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
-from .conftest import World, bearer, reset_throttles
-
-FUZZ_EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "10"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-
-
-def _load_schema() -> dict:
-    """The schema exactly as GET /api/schema/ serves it (same generator, same JSON renderer)."""
-    spec = SchemaGenerator().get_schema(request=None, public=True)
-    return json.loads(OpenApiJsonRenderer().render(spec, renderer_context={}))
-
-
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "generation": {
-            "max-examples": FUZZ_EXAMPLES,
-            "deterministic": True,
-            "no-shrink": True,
-            # Tokens come from the test (a real one per caller), not from the generator.
-            "with-security-parameters": False,
-        },
-        "phases": {"stateful": {"enabled": False}},
-    }
-)
-SCHEMA = schemathesis.openapi.from_dict(_load_schema(), config=CONFIG)
+from ._schema import SCHEMA, call_and_check
+from .conftest import World, bearer
 
 # Operations whose behaviour depends on the caller being staff.
 STAFF_PATHS = r"^/api/(products/(\{id\}/)?|categories/(\{id\}/)?|orders/\{id\}/((ship|deliver|refund)/)?)$"
@@ -153,12 +118,7 @@ def _point_ids_at_world(case, world: World) -> None:
 
 def _call_and_check(case, world: World, wsgi_app, headers: dict[str, str]) -> None:
     _point_ids_at_world(case, world)
-    reset_throttles()
-    response = case.call(app=wsgi_app, headers=headers)
-    if response.status_code >= 500 and wsgi_app.exceptions:
-        # Show the server-side traceback, not just the 500.
-        raise wsgi_app.exceptions[-1]
-    case.validate_response(response, checks=CHECKS)
+    call_and_check(case, wsgi_app, headers)
 
 
 HYPOTHESIS = settings(
@@ -173,7 +133,7 @@ HYPOTHESIS = settings(
 @pytest.mark.parametrize("role", ["anonymous", "customer"])
 @SCHEMA.parametrize()
 @HYPOTHESIS
-def test_operation(case, role, world, wsgi_app):
+def test_operation(case, role, world, wsgi_app, pincode_provider):
     headers = bearer(world.customer) if role == "customer" else {}
     _call_and_check(case, world, wsgi_app, headers)
 
@@ -181,5 +141,5 @@ def test_operation(case, role, world, wsgi_app):
 @pytest.mark.parametrize("role", ["staff"])
 @SCHEMA.include(path_regex=STAFF_PATHS).parametrize()
 @HYPOTHESIS
-def test_staff_operation(case, role, world, wsgi_app):
+def test_staff_operation(case, role, world, wsgi_app, pincode_provider):
     _call_and_check(case, world, wsgi_app, bearer(world.staff))
