@@ -155,6 +155,7 @@ class WebPasswordResetConfirmView(AuthThrottleMixin, PublicAPIView):
                 description='`{"token": [...]}` for a bad, used or expired link; '
                 '`{"detail": "...", "password": [...]}` for a refused password.'
             ),
+            429: OpenApiResponse(description="`throttled`: too many attempts from here (Retry-After)."),
         },
     )
     def post(self, request: Request) -> Response:
