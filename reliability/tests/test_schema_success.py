@@ -23,7 +23,7 @@ from schemathesis.core import NOT_SET
 
 from users.tests.factories import DEFAULT_PASSWORD
 
-from ._schema import OPERATIONS, SCHEMA, call_and_check
+from ._schema import CHECKS, OPERATIONS, SCHEMA, call_and_check
 from .conftest import World, bearer
 
 Build = Callable[[World], object]
@@ -258,3 +258,30 @@ def test_success_response_matches_schema(label, world, wsgi_app, pincode_provide
     response = call_and_check(case, wsgi_app, headers, **kwargs)
 
     assert response.status_code == call.status, response.content[:500]
+
+
+# Per-address login/registration/reset throttles (THROTTLE_RATE_AUTH): the 429 must be documented too.
+AUTH_THROTTLED = [
+    "POST /api/token/",
+    "POST /api/register/",
+    "POST /api/password-reset/",
+    "POST /api/password-reset/confirm/",
+    "POST /api/web/token/",
+    "POST /api/web/register/",
+    "POST /api/web/password-reset/",
+    "POST /api/web/password-reset/confirm/",
+]
+
+
+@pytest.mark.parametrize("label", AUTH_THROTTLED)
+def test_throttled_response_matches_schema(label, world, wsgi_app):
+    method, path = label.split(" ", 1)
+    case = SCHEMA[path][method].Case(body={}, media_type="application/json")
+    for _ in range(100):  # far above any sane auth rate
+        response = case.call(app=wsgi_app)
+        if response.status_code == 429:
+            break
+        assert response.status_code == 400, response.content[:300]
+    assert response.status_code == 429
+    assert "Retry-After" in response.headers or "retry-after" in response.headers
+    case.validate_response(response, checks=CHECKS)
