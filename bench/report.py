@@ -242,15 +242,15 @@ def render(results: dict, source: str) -> tuple[str, str]:
         w(
             "CPU seconds during each measured window (all rounds), from /proc: gunicorn (master and "
             "workers), "
-            "the PostgreSQL backends of the bench databases, the load generator, our helpers (localstripe), "
-            "*other processes* (anything else on the machine: other people's work, so a large value means "
-            "the scenario was disturbed), *kernel* (busy time charged to no process: mostly loopback TCP, "
-            "one connection per request with gunicorn's sync workers) and idle. *ms/request* is gunicorn "
-            "CPU per request, the figure least sensitive to noise.\n"
+            "the PostgreSQL backends of the bench databases, the load generator, helpers (localstripe, "
+            "Redis), *other processes* (anything else on the machine: other people's work, so a large value "
+            "means the scenario was disturbed and its throughput is low by about that share), *unattributed* "
+            "(busy time charged to no live process: interrupts, processes that came and went) and idle. "
+            "*ms/request* is gunicorn CPU per request, the figure least sensitive to noise.\n"
         )
         w(
             "| scenario | wall s | gunicorn s | gunicorn ms/request | PostgreSQL s | load generator s "
-            "| helpers s | other processes s | kernel s | idle s |"
+            "| helpers s | other processes s | unattributed s | idle s |"
         )
         w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for key, cpu, requests in cpu_rows:

@@ -112,10 +112,9 @@ def _all_process_ticks() -> dict[int, tuple[int, str]]:
 class CpuMeter:
     """Where the cores went while a scenario ran, from /proc: the gunicorn processes, the
     PostgreSQL backends of the bench databases, the load generator (children this script waited
-    for), our helpers (localstripe, the Stripe delay proxy), every other process on the machine
-    (other people's work: the noise indicator), and the rest of the busy time, which no process
-    was charged for (mostly the kernel's loopback networking: every request is a new TCP
-    connection, since gunicorn's sync workers close it after each response)."""
+    for), helpers (localstripe, the Stripe delay proxy, Redis), every other process on the machine
+    (other people's work: the noise indicator), and the rest of the busy time, which no live
+    process was charged for (interrupts, processes that came and went within the window)."""
 
     def __init__(self, server_pids: list[int], helper_pids: list[int] | None = None):
         self.server_pids = set(server_pids)
@@ -135,16 +134,18 @@ class CpuMeter:
         buckets = {"server": 0, "database": 0, "helpers": 0, "other_processes": 0}
         me = os.getpid()
         for pid, (after, cmdline) in _all_process_ticks().items():
-            before = self.processes.get(pid)
-            if before is None or pid == me:
-                continue  # started during the window: the load generator, or too short-lived to matter
-            delta = after - before[0]
+            if pid == me:
+                continue
+            # A process started during the window (a new database connection) counts in full; the
+            # load generator has exited by now and is counted from this script's children.
+            before = self.processes.get(pid, (0, ""))[0]
+            delta = after - before
             if pid in self.server_pids:
                 buckets["server"] += delta
             elif cmdline.startswith("postgres:") and "novacart_bench_" in cmdline:
                 buckets["database"] += delta
-            elif pid in self.helper_pids:
-                buckets["helpers"] += delta
+            elif pid in self.helper_pids or cmdline.startswith("redis-server"):
+                buckets["helpers"] += delta  # localstripe, the delay proxy, Redis (our cache)
             else:
                 buckets["other_processes"] += delta
         seconds = {k: v / ticks for k, v in buckets.items()}
