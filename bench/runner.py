@@ -1008,7 +1008,7 @@ def main() -> None:
     add("--rounds", type=int, default=5, help="interleaved rounds per read scenario (median reported)")
     add("--connections", type=int, default=50, help="concurrent connections (read scenarios)")
     add("--threads", type=int, default=1, help="wrk threads")
-    add("--budget", type=int, default=200_000, help="request budget per read scenario")
+    add("--budget", type=int, default=200_000, help="request budget per wrk run (each round)")
     add("--products", type=int, default=10_000, help="catalogue size of the main run")
     add("--scale", default="1000,100000", help="catalogue sizes for the scale run ('' = skip)")
     add("--users", type=int, default=50, help="checkout mix users")
