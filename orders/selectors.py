@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from core.exceptions import NotFound
 
-from .models import Order, OrderEvent, OrderItem
+from .models import Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod
 
 
 def order_get_for_update(*, order_id: int) -> Order:
@@ -46,3 +50,26 @@ def order_latest_for_user(*, user) -> Order:
     if order is None:
         raise NotFound("You have no orders yet.")
     return order
+
+
+def estimated_delivery_date(*, start: date | None = None) -> date:
+    """When an order placed on `start` (default: today, local time) is expected to arrive:
+    `DELIVERY_ESTIMATE_DAYS` later. The one place this rule lives."""
+    return (start or timezone.localdate()) + timedelta(days=settings.DELIVERY_ESTIMATE_DAYS)
+
+
+def order_open_card_checkout(*, user) -> Order | None:
+    """The user's open card checkout: the newest PENDING card order that has not expired, or None.
+
+    Read without a lock: a caller that acts on it locks the row itself (and re-checks its status).
+    """
+    return (
+        Order.objects.filter(
+            user=user,
+            status=OrderStatus.PENDING,
+            payment_method=PaymentMethod.CARD,
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .order_by("-created_at", "-id")
+        .first()
+    )
