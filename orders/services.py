@@ -340,7 +340,9 @@ def order_item_mark_refunded(*, order_item_id: int, amount: Decimal) -> OrderIte
 # --- Cancellation -------------------------------------------------------------------------------
 
 
-def _order_cancel_locked(order: Order, *, actor=None, reason: str = "", restore_cart: bool = True) -> Order:
+def _order_cancel_locked(
+    order: Order, *, actor=None, reason: str = "", restore_cart: bool = True, notify: bool = True
+) -> Order:
     """Cancel a locked PENDING/CONFIRMED order: release stock, refill the cart, cancel the intent."""
     if S.CANCELLED not in TRANSITIONS.get(order.status, frozenset()):
         raise _transition_refused(order, S.CANCELLED)
@@ -357,20 +359,24 @@ def _order_cancel_locked(order: Order, *, actor=None, reason: str = "", restore_
     _apply_transition(order, S.CANCELLED, actor=actor, note=reason or "Order cancelled.")
     if order.payment_method == PaymentMethod.CARD:
         payment_services.payment_intent_cancel_for_order(order=order)
-    order_email_cancelled(order=order, reason=reason, restored_to_cart=restore_cart and bool(items))
+    if notify:
+        order_email_cancelled(order=order, reason=reason, restored_to_cart=restore_cart and bool(items))
     return order
 
 
 @transaction.atomic
-def order_cancel(*, order_id: int, actor=None, reason: str = "", restore_cart: bool = True) -> Order:
+def order_cancel(
+    *, order_id: int, actor=None, reason: str = "", restore_cart: bool = True, notify: bool = True
+) -> Order:
     """Cancel a PENDING (unpaid card) or CONFIRMED (cash on delivery, not shipped) order.
 
     Releases the stock of its active lines, puts them back into the owner's cart (merged,
     capped by stock), cancels the PaymentIntent (best effort), records the event and sends the
-    cancellation email after commit. Any other status: 409 `invalid_transition`.
+    cancellation email after commit (unless `notify=False`). Any other status: 409
+    `invalid_transition`.
     """
     order = order_get_for_update(order_id=order_id)
-    return _order_cancel_locked(order, actor=actor, reason=reason, restore_cart=restore_cart)
+    return _order_cancel_locked(order, actor=actor, reason=reason, restore_cart=restore_cart, notify=notify)
 
 
 def order_expire_pending(*, now: datetime | None = None) -> int:
@@ -543,3 +549,37 @@ def order_refund(*, order_id: int, actor=None, reason: str = "") -> Order:
         note=reason or f"Refunded {amount} {order.currency.upper()} in full.",
         amount_refunded=order.total,
     )
+
+
+# --- Storefront card checkouts --------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_release_open_card_checkouts(*, user, actor=None, reason: str) -> int:
+    """Cancel the user's unpaid card checkouts (PENDING card orders, expired or not) so their lines
+    go back into the cart; returns how many were cancelled.
+
+    Each one is cancelled exactly as a customer cancel (`order_cancel`: stock released, lines
+    merged back into the cart, PaymentIntent cancelled best effort, event with `reason`), but
+    without the cancellation email: the customer is switching how they pay, not giving up.
+    Orders are locked in id order and re-checked under the lock, so one that the webhook paid
+    or an expiry run cancelled meanwhile is left alone. If Stripe says money for one of them is
+    already moving (the webhook not yet here), nothing is released: 409 `payment_in_progress`.
+
+    Backs the rule "a customer has at most one open card checkout" of the storefront profile.
+    """
+    orders = list(
+        Order.objects.select_for_update()
+        .filter(user=user, status=S.PENDING, payment_method=PaymentMethod.CARD)
+        .order_by("id")
+    )
+    for order in orders:
+        if payment_services.payment_intent_in_flight_for_order(order=order):
+            raise ApplicationError(
+                f"A card payment for order {order.number} is being processed; please wait a moment.",
+                code="payment_in_progress",
+                status_code=409,
+            )
+    for order in orders:
+        order_cancel(order_id=order.pk, actor=actor or user, reason=reason, restore_cart=True, notify=False)
+    return len(orders)

@@ -560,3 +560,17 @@ def _minor_int(value) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+def payment_intent_in_flight_for_order(*, order: Order) -> bool:
+    """Whether money for this card order may already be moving on Stripe (an open intent that
+    Stripe reports as processing, awaiting capture or succeeded, the webhook not yet here).
+
+    Asks Stripe about each open intent. When Stripe cannot tell us, answers False: a payment
+    that did go through for an order cancelled meanwhile is refunded by the webhook anyway.
+    """
+    payments = Payment.objects.filter(order=order, provider=Payment.Provider.STRIPE, status__in=OPEN_STATUSES)
+    for payment in payments:
+        if _intent_status_or_none(payment.payment_intent_id) in _IN_FLIGHT_INTENT_STATUSES:
+            return True
+    return False
