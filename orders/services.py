@@ -341,7 +341,13 @@ def order_item_mark_refunded(*, order_item_id: int, amount: Decimal) -> OrderIte
 
 
 def _order_cancel_locked(
-    order: Order, *, actor=None, reason: str = "", restore_cart: bool = True, notify: bool = True
+    order: Order,
+    *,
+    actor=None,
+    reason: str = "",
+    restore_cart: bool = True,
+    notify: bool = True,
+    defer_intent_cancel: bool = False,
 ) -> Order:
     """Cancel a locked PENDING/CONFIRMED order: release stock, refill the cart, cancel the intent."""
     if S.CANCELLED not in TRANSITIONS.get(order.status, frozenset()):
@@ -358,7 +364,14 @@ def _order_cancel_locked(
         )
     _apply_transition(order, S.CANCELLED, actor=actor, note=reason or "Order cancelled.")
     if order.payment_method == PaymentMethod.CARD:
-        payment_services.payment_intent_cancel_for_order(order=order)
+        if defer_intent_cancel:
+            # After commit, so a caller whose later work fails (and rolls this cancel back) leaves
+            # the intent payable. Best effort either way; robust: a failure is logged, not raised.
+            transaction.on_commit(
+                lambda: payment_services.payment_intent_cancel_for_order(order=order), robust=True
+            )
+        else:
+            payment_services.payment_intent_cancel_for_order(order=order)
     if notify:
         order_email_cancelled(order=order, reason=reason, restored_to_cart=restore_cart and bool(items))
     return order
@@ -366,17 +379,31 @@ def _order_cancel_locked(
 
 @transaction.atomic
 def order_cancel(
-    *, order_id: int, actor=None, reason: str = "", restore_cart: bool = True, notify: bool = True
+    *,
+    order_id: int,
+    actor=None,
+    reason: str = "",
+    restore_cart: bool = True,
+    notify: bool = True,
+    defer_intent_cancel: bool = False,
 ) -> Order:
     """Cancel a PENDING (unpaid card) or CONFIRMED (cash on delivery, not shipped) order.
 
     Releases the stock of its active lines, puts them back into the owner's cart (merged,
     capped by stock), cancels the PaymentIntent (best effort), records the event and sends the
-    cancellation email after commit (unless `notify=False`). Any other status: 409
-    `invalid_transition`.
+    cancellation email after commit (unless `notify=False`). `defer_intent_cancel=True` cancels
+    the PaymentIntent after commit instead, for callers that do more work in the same transaction.
+    Any other status: 409 `invalid_transition`.
     """
     order = order_get_for_update(order_id=order_id)
-    return _order_cancel_locked(order, actor=actor, reason=reason, restore_cart=restore_cart, notify=notify)
+    return _order_cancel_locked(
+        order,
+        actor=actor,
+        reason=reason,
+        restore_cart=restore_cart,
+        notify=notify,
+        defer_intent_cancel=defer_intent_cancel,
+    )
 
 
 def order_expire_pending(*, now: datetime | None = None) -> int:
@@ -561,7 +588,10 @@ def order_release_open_card_checkouts(*, user, actor=None, reason: str) -> int:
 
     Each one is cancelled exactly as a customer cancel (`order_cancel`: stock released, lines
     merged back into the cart, PaymentIntent cancelled best effort, event with `reason`), but
-    without the cancellation email: the customer is switching how they pay, not giving up.
+    without the cancellation email (the customer is switching how they pay, not giving up) and
+    with the PaymentIntent cancelled after commit: callers go on to place the replacement order
+    in the same transaction, and if that fails everything rolls back with the intent still
+    payable on Stripe.
     Orders are locked in id order and re-checked under the lock, so one that the webhook paid
     or an expiry run cancelled meanwhile is left alone. If Stripe says money for one of them is
     already moving (the webhook not yet here), nothing is released: 409 `payment_in_progress`.
@@ -581,5 +611,12 @@ def order_release_open_card_checkouts(*, user, actor=None, reason: str) -> int:
                 status_code=409,
             )
     for order in orders:
-        order_cancel(order_id=order.pk, actor=actor or user, reason=reason, restore_cart=True, notify=False)
+        order_cancel(
+            order_id=order.pk,
+            actor=actor or user,
+            reason=reason,
+            restore_cart=True,
+            notify=False,
+            defer_intent_cancel=True,
+        )
     return len(orders)
