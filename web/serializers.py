@@ -11,12 +11,9 @@ Pass `context={"request": request}` wherever an image appears, so its URL comes 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.files.storage import default_storage
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -27,6 +24,7 @@ from cart.selectors import cart_line_total
 from cart.serializers import MAX_BULK_IDS
 from cart.services import STEP_ACTIONS
 from orders.models import ItemStatus, Order, OrderItem, OrderStatus, PaymentMethod
+from orders.selectors import estimated_delivery_date
 from products.models import Category, Product, WishlistItem
 from products.serializers import AbsoluteImageField
 
@@ -63,12 +61,6 @@ def stored_image_url(name: str, request) -> str | None:
         return None
     url = default_storage.url(name)
     return request.build_absolute_uri(url) if request is not None else url
-
-
-def estimated_delivery_from_today() -> date:
-    """The date an order placed today is expected: the same rule the orders service stamps on
-    every new order (`DELIVERY_ESTIMATE_DAYS` after its creation day)."""
-    return timezone.localdate() + timedelta(days=settings.DELIVERY_ESTIMATE_DAYS)
 
 
 # --- Accounts ------------------------------------------------------------------------------------
@@ -205,7 +197,7 @@ class WebCartLineSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DateField())
     def get_estimated_delivery(self, item: CartItem) -> str:
-        return estimated_delivery_from_today().isoformat()
+        return estimated_delivery_date().isoformat()
 
 
 class WebCartUpdateInputSerializer(serializers.Serializer):

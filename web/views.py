@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -34,6 +35,8 @@ from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Order, OrderStatus, PaymentMethod
 from orders.serializers import OrderListQuerySerializer
+from payments import services as payment_services
+from payments.models import Payment
 from products import selectors as product_selectors
 from products import services as product_services
 from users import services as user_services
@@ -507,7 +510,8 @@ class WebOrderCreateView(PrivateView):
         tags=[TAG],
         operation_id="web_order_create",
         summary="Place a cash-on-delivery order from the caller's cart",
-        description="Card orders are made by POST /api/web/payments/payment-intent/ instead.",
+        description="Card orders are made by POST /api/web/payments/payment-intent/ instead. An open "
+        "(unpaid) card checkout of the caller is cancelled first and its lines go into this order.",
         parameters=[IDEMPOTENCY_HEADER],
         request=WebOrderCreateInputSerializer,
         responses={
@@ -515,18 +519,26 @@ class WebOrderCreateView(PrivateView):
             400: OpenApiResponse(description="Validation errors (a method other than COD), `cart_empty`."),
             401: R401,
             404: OpenApiResponse(description="The address is not one of the caller's."),
-            409: R409,
+            409: OpenApiResponse(
+                description="`insufficient_stock`, `product_unavailable`, `payment_in_progress` (the card "
+                "payment of the open checkout is already going through)."
+            ),
         },
     )
     def post(self, request: Request) -> Response:
         data = _valid(WebOrderCreateInputSerializer, request.data)
 
         def produce() -> tuple[int, dict]:
-            result = order_services.order_create_from_cart(
-                user=request.user,
-                shipping_address_id=data["address_id"],
-                payment_method=data["payment_method"],
-            )
+            # One open card checkout at most: the customer opened the card tab, then chose cash
+            # on delivery. Its lines come back into the cart first; if the COD order then fails,
+            # the whole block rolls back and the card checkout is as it was.
+            with transaction.atomic():
+                order_services.order_release_open_card_checkouts(user=request.user, reason=RELEASED_FOR_COD)
+                result = order_services.order_create_from_cart(
+                    user=request.user,
+                    shipping_address_id=data["address_id"],
+                    payment_method=data["payment_method"],
+                )
             order = order_selectors.order_queryset_with_details().get(pk=result.order.pk)
             return status.HTTP_201_CREATED, WebOrderSerializer(order, context=_orders_context(request)).data
 
@@ -625,14 +637,43 @@ class WebCancelItemView(PrivateView):
 
 # --- Payments ------------------------------------------------------------------------------------
 
+RELEASED_FOR_CARD = "Checkout reopened by the customer; lines returned to the cart for a new card order."
+RELEASED_FOR_COD = "Customer chose cash on delivery; lines returned to the cart."
+
+
+def _card_checkout_payment(*, user, address_id: int) -> Payment:
+    """The storefront's card tab: the caller's one open card checkout, reused or made anew.
+
+    Reused (its PaymentIntent answered again) when the cart is empty and the open order ships to
+    this address as it is now; otherwise every unpaid card order of the caller goes back into the
+    cart and one card order is made from the whole cart (so it holds everything and ships where the
+    customer now says). Runs inside the caller's transaction.
+    """
+    address = address_selectors.address_get_for_user(user=user, address_id=address_id)
+    open_order = order_selectors.order_open_card_checkout(user=user)
+    if (
+        open_order is not None
+        and not cart_selectors.cart_detail(user=user).items.all()
+        and open_order.shipping_address == address_selectors.address_snapshot(address=address)
+    ):
+        return payment_services.payment_intent_get_or_create_for_order(order_id=open_order.pk, user=user)
+    order_services.order_release_open_card_checkouts(user=user, reason=RELEASED_FOR_CARD)
+    result = order_services.order_create_from_cart(
+        user=user, shipping_address_id=address.pk, payment_method=PaymentMethod.CARD
+    )
+    return result.payment
+
 
 class WebPaymentIntentView(PrivateView):
     @extend_schema(
         tags=[TAG],
         operation_id="web_payment_intent",
-        summary="Place a card order from the caller's cart and return its PaymentIntent",
-        description="The same checkout as every order (stock reserved, cart emptied). The storefront "
-        "then confirms the payment with Stripe.js; Stripe's webhook marks the order paid.",
+        summary="Open the caller's card checkout and return its PaymentIntent",
+        description="The same checkout as every order (stock reserved, cart emptied). A customer has at "
+        "most one open card checkout: with an empty cart and an open one for the same address, its "
+        "PaymentIntent is answered again; otherwise open ones are cancelled back into the cart and one "
+        "card order is made from the whole cart. The storefront then confirms the payment with "
+        "Stripe.js; Stripe's webhook marks the order paid.",
         parameters=[IDEMPOTENCY_HEADER],
         request=WebPaymentIntentInputSerializer,
         responses={
@@ -640,7 +681,10 @@ class WebPaymentIntentView(PrivateView):
             400: OpenApiResponse(description="Validation errors, `cart_empty`."),
             401: R401,
             404: OpenApiResponse(description="The address is not one of the caller's."),
-            409: R409,
+            409: OpenApiResponse(
+                description="`insufficient_stock`, `product_unavailable`, `invalid_transition`, "
+                "`payment_in_progress`."
+            ),
             502: R502,
         },
     )
@@ -648,10 +692,9 @@ class WebPaymentIntentView(PrivateView):
         data = _valid(WebPaymentIntentInputSerializer, request.data)
 
         def produce() -> tuple[int, dict]:
-            result = order_services.order_create_from_cart(
-                user=request.user, shipping_address_id=data["address_id"], payment_method=PaymentMethod.CARD
-            )
-            return status.HTTP_200_OK, WebPaymentIntentSerializer(result.payment).data
+            with transaction.atomic():
+                payment = _card_checkout_payment(user=request.user, address_id=data["address_id"])
+            return status.HTTP_200_OK, WebPaymentIntentSerializer(payment).data
 
         status_code, body = idempotent_call(
             user=request.user,
