@@ -3,12 +3,14 @@ shipping, delivery and expiry.
 
 Lock order, everywhere: the order row first, then (only when putting lines back into a cart)
 the user's cart row, then product rows in primary-key order, then payment rows. Checkout takes
-the cart row and then product rows and never an existing order row, so no two of these paths
-can wait on each other in a cycle.
+the cart row, inserts its own new order, line, event and payment rows (invisible to everyone
+else until commit, so nobody can wait on them) and takes product rows last; it never locks an
+existing order or payment row, so no two of these paths can wait on each other in a cycle.
 
 Stripe calls happen inside the transaction, after the database work they belong to: a Stripe
 error raises `PaymentProviderError` (502) and rolls everything back, so the database never
-claims something Stripe did not do.
+claims something Stripe did not do. Checkout makes its Stripe call before it takes the stock,
+so no product row lock is held across it.
 """
 
 from __future__ import annotations
@@ -31,12 +33,11 @@ from core.money import quantize_money
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from payments.models import Payment, Refund
-from products.models import Product
 
 from .emails import order_email_cancelled, order_email_confirmation, order_email_shipped
 from .models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod
 from .selectors import order_get_for_update
-from .stock import product_stock_release, product_stock_take
+from .stock import product_stock_check, product_stock_release, product_stock_take
 
 logger = logging.getLogger(__name__)
 
@@ -168,15 +169,43 @@ def order_shipping_for(*, subtotal: Decimal) -> Decimal:
     return quantize_money(settings.SHIPPING_FLAT_RATE)
 
 
-@transaction.atomic
 def order_create_from_cart(*, user, shipping_address_id: int, payment_method: str) -> CheckoutResult:
-    """Turn the user's cart into an order, all or nothing.
+    """Turn the user's cart into an order, all or nothing, in one transaction.
 
-    Locks the cart, takes stock for every line (product-id order, conditional updates), copies
-    lines and the address, empties the cart, records the first event. Card orders start PENDING
-    with an expiry and get their Stripe PaymentIntent inside this transaction (a Stripe failure
-    rolls the whole order back); cash-on-delivery orders start CONFIRMED with no payment.
+    Locks the cart; refuses an empty cart (400 `cart_empty`) and inactive products (409
+    `product_unavailable`); looks at the stock without locking anything (a short line is 409
+    `insufficient_stock` before Stripe is asked for anything); writes the order, its line
+    snapshots, totals and first event and empties the cart; for a card order creates the Stripe
+    PaymentIntent (a Stripe failure is 502 and rolls everything back); and only then takes the
+    stock, as the last writes before commit (conditional updates in product-id order, all or
+    nothing). So the product row locks are held from the stock take to the commit, never across
+    the Stripe call. Card orders start PENDING with an expiry; cash-on-delivery orders start
+    CONFIRMED with no payment.
+
+    When the transaction fails after the PaymentIntent was made (the stock was sold to someone
+    else between the look and the take, 409), the intent belongs to no order: it is cancelled on
+    Stripe, best effort, once the transaction (or the caller's savepoint) has rolled back.
     """
+    created_intents: list[str] = []
+    try:
+        return _order_create_from_cart(
+            user=user,
+            shipping_address_id=shipping_address_id,
+            payment_method=payment_method,
+            created_intents=created_intents,
+        )
+    except Exception:
+        for payment_intent_id in created_intents:
+            payment_services.payment_intent_cancel_orphan(payment_intent_id=payment_intent_id)
+        raise
+
+
+@transaction.atomic
+def _order_create_from_cart(
+    *, user, shipping_address_id: int, payment_method: str, created_intents: list[str]
+) -> CheckoutResult:
+    """The checkout transaction (see `order_create_from_cart`). Appends the id of the PaymentIntent
+    it creates to `created_intents`, so the caller can cancel it if this transaction rolls back."""
     if payment_method not in PaymentMethod.values:
         raise ApplicationError("Payment method must be 'card' or 'cod'.", code="invalid_payment_method")
     cart, lines = cart_services.cart_lock_for_checkout(user=user)
@@ -188,10 +217,10 @@ def order_create_from_cart(*, user, shipping_address_id: int, payment_method: st
             raise ProductUnavailable(
                 f"{line.product.name} is no longer available.", extra={"product_id": line.product_id}
             )
-
-    product_stock_take(lines=[(line.product_id, line.quantity) for line in lines])
-    # Re-read the products now that their rows are ours: the snapshot is of what we sold.
-    products = Product.objects.in_bulk([line.product_id for line in lines])
+    wanted = [(line.product_id, line.quantity) for line in lines]
+    # A plain read, no lock: an obviously short cart fails here, before any PaymentIntent exists.
+    # The snapshot is of these rows; `product_stock_take` below is what decides.
+    products = product_stock_check(lines=wanted)
 
     item_rows = []
     for line in lines:
@@ -240,8 +269,12 @@ def order_create_from_cart(*, user, shipping_address_id: int, payment_method: st
 
     payment = None
     if is_card:
+        # No product row is locked yet: buyers of the same products do not wait on this HTTP call.
         payment = payment_services.payment_intent_create_for_order(order=order)
-    else:
+        created_intents.append(payment.payment_intent_id)
+    # The last writes before commit: product row locks are held only from here to the commit.
+    product_stock_take(lines=wanted)
+    if not is_card:
         order_email_confirmation(order=order)
     return CheckoutResult(order=order, payment=payment)
 

@@ -4,7 +4,8 @@ This is the one sanctioned write from `orders` into `products.Product`: a condit
 `UPDATE ... SET stock = stock - q WHERE stock >= q AND is_active` per product, always in
 product-id order so two checkouts touching the same products lock their rows in the same order
 (no deadlock). Both functions must run inside the caller's transaction: if any line fails,
-raising rolls back every unit already taken in that transaction.
+raising rolls back every unit already taken in that transaction. `product_stock_check` is the
+non-locking look checkout takes before its Stripe call.
 """
 
 from __future__ import annotations
@@ -27,6 +28,34 @@ def _merged(lines: Iterable[tuple[int | None, int]]) -> list[tuple[int, int]]:
     return sorted(totals.items())
 
 
+def product_stock_check(*, lines: Iterable[tuple[int, int]]) -> dict[int, Product]:
+    """A plain read taking no lock: raise what `product_stock_take` would raise if it ran now.
+
+    Checkout calls it before anything slow (the Stripe call) so an order that obviously cannot be
+    served fails fast. It guarantees nothing: only `product_stock_take` decides. Returns the
+    products read, by id (checkout snapshots them into the order lines).
+    """
+    merged = _merged(lines)
+    current = Product.objects.in_bulk([product_id for product_id, _ in merged])
+    for product_id, quantity in merged:
+        product = current.get(product_id)
+        if product is None or not product.is_active:
+            raise ProductUnavailable(
+                f"{product.name if product else 'A product in your cart'} is no longer available.",
+                extra={"product_id": product_id},
+            )
+        if product.stock < quantity:
+            raise _insufficient(product_id=product_id, name=product.name, available=product.stock)
+    return current
+
+
+def _insufficient(*, product_id: int, name: str, available: int) -> InsufficientStock:
+    return InsufficientStock(
+        f"Only {available} of {name} left in stock.",
+        extra={"product_id": product_id, "product_name": name, "available": available},
+    )
+
+
 def product_stock_take(*, lines: Iterable[tuple[int, int]]) -> None:
     """Take `quantity` units of every `(product_id, quantity)` line, all or nothing.
 
@@ -46,10 +75,7 @@ def product_stock_take(*, lines: Iterable[tuple[int, int]]) -> None:
                 f"{current['name'] if current else 'A product in your cart'} is no longer available.",
                 extra={"product_id": product_id},
             )
-        raise InsufficientStock(
-            f"Only {current['stock']} of {current['name']} left in stock.",
-            extra={"product_id": product_id, "product_name": current["name"], "available": current["stock"]},
-        )
+        raise _insufficient(product_id=product_id, name=current["name"], available=current["stock"])
 
 
 def product_stock_release(*, lines: Iterable[tuple[int | None, int]]) -> None:

@@ -1,7 +1,8 @@
 """Payment writes. Every Stripe call goes through `payments.gateway`.
 
 The orders app calls `payment_intent_create_for_order`, `payment_client_payload`,
-`payment_refund_create`, `payment_intent_cancel_for_order` and `payment_record_cash_collected`.
+`payment_refund_create`, `payment_intent_cancel_for_order`, `payment_intent_cancel_orphan` and
+`payment_record_cash_collected`.
 """
 
 from __future__ import annotations
@@ -116,6 +117,28 @@ def payment_intent_cancel_for_order(*, order: Order) -> None:
         else:
             payment.status = Payment.Status.CANCELLED
         payment.save(update_fields=["status", "last_error", "updated_at"])
+
+
+def payment_intent_cancel_orphan(*, payment_intent_id: str) -> bool:
+    """Cancel on Stripe a PaymentIntent whose order was rolled back (no Payment row records it).
+
+    Call it after the rollback, never inside the transaction that made the intent. Best effort:
+    returns False and logs when Stripe refuses or cannot be reached (an orphan intent has no
+    client secret anyone was given, so nobody can pay it; it is only housekeeping on Stripe).
+    An intent Stripe no longer knows counts as cancelled.
+    """
+    try:
+        gateway.cancel_payment_intent(payment_intent_id)
+    except gateway.StripeObjectMissing:
+        return True
+    except PaymentProviderError as exc:
+        logger.warning(
+            "could not cancel orphan PaymentIntent %s: %s",
+            payment_intent_id,
+            gateway.provider_error_message(exc),
+        )
+        return False
+    return True
 
 
 def _intent_status_or_none(payment_intent_id: str) -> str | None:

@@ -196,10 +196,10 @@ def test_two_line_cancels_at_once_never_refund_more_than_paid():
     assert stock_of(product, other) == [10, 10]
 
 
-# --- Failures after stock was taken, with real commits ---------------------------------------------
+# --- Failures midway through checkout, with real commits ---------------------------------------------
 
 
-def test_stripe_failure_after_stock_was_taken_leaves_everything_as_before(closed_port_stripe, mailoutbox):
+def test_stripe_failure_midway_leaves_everything_as_before(closed_port_stripe, mailoutbox):
     product = ProductFactory(stock=4)
     user, address = buyer_with_cart([(product, 3)])
 

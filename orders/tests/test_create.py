@@ -248,11 +248,10 @@ def test_stripe_unreachable_rolls_everything_back(
     assert mailoutbox == []
 
 
-def test_database_error_after_stock_was_taken_rolls_everything_back(
-    api_client, user, address, product, settings
-):
-    """A real constraint failure after the stock UPDATE: a negative shipping rate makes the order
-    total negative, which the `order_total_non_negative` CHECK refuses on insert."""
+def test_database_error_midway_rolls_everything_back(api_client, user, address, product, settings):
+    """A real constraint failure midway: a negative shipping rate makes the order total negative,
+    which the `order_total_non_negative` CHECK refuses on insert (the cart lock is held, the stock
+    not yet taken: checkout takes it last)."""
     from conftest import client_for
 
     settings.SHIPPING_FLAT_RATE = Decimal("-1000.00")
