@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -104,7 +105,33 @@ def _code_of(exc: exceptions.APIException) -> str:
     return getattr(exc, "default_code", "error")
 
 
+# PostgreSQL aborts one side of a lock cycle (deadlock_detected) or a serialisation conflict
+# (serialization_failure). The transaction is already rolled back, so nothing was written and the
+# same request can simply be sent again: a retryable 503, not a 500.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+class ConcurrencyConflict(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "concurrency_conflict"
+    default_message = "The request collided with another one and was not applied. Please retry."
+
+
+def _retryable_database_error(exc: Exception) -> bool:
+    if not isinstance(exc, DatabaseOperationalError):
+        return False
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if _retryable_database_error(exc):
+        exc = ConcurrencyConflict()
+        set_rollback()
+        response = Response({"detail": exc.message, "code": exc.code}, status=exc.status_code)
+        response["Retry-After"] = "1"
+        return response
+
     if isinstance(exc, ApplicationError):
         set_rollback()
         body = {"detail": exc.message, "code": exc.code, **exc.extra}
