@@ -36,7 +36,7 @@ from payments.models import Payment, Refund
 
 from .emails import order_email_cancelled, order_email_confirmation, order_email_shipped
 from .models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod
-from .selectors import order_get_for_update
+from .selectors import estimated_delivery_date, order_get_for_update
 from .stock import product_stock_check, product_stock_release, product_stock_take
 
 logger = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ def _order_create_from_cart(
         currency=settings.CURRENCY,
         email=user.email or "",
         shipping_address=address_selectors.address_snapshot(address=address),
-        estimated_delivery=timezone.localdate() + timedelta(days=settings.DELIVERY_ESTIMATE_DAYS),
+        estimated_delivery=estimated_delivery_date(),
         expires_at=now + timedelta(minutes=settings.ORDER_PENDING_TTL_MINUTES) if is_card else None,
     )
     for row in item_rows:
