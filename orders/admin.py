@@ -109,30 +109,7 @@ class OrderAdmin(admin.ModelAdmin):
         ),
     ]
     # Every change goes through the services (actions); the form itself is read-only.
-    readonly_fields = [
-        "number",
-        "user",
-        "email",
-        "status",
-        "payment_method",
-        "subtotal",
-        "shipping_total",
-        "total",
-        "amount_refunded",
-        "currency",
-        "shipping_address_display",
-        "tracking_number",
-        "carrier",
-        "estimated_delivery",
-        "created_at",
-        "expires_at",
-        "paid_at",
-        "shipped_at",
-        "delivered_at",
-        "cancelled_at",
-        "refunded_at",
-        "updated_at",
-    ]
+    readonly_fields = [field for _title, options in fieldsets for field in options["fields"]]
 
     def get_inlines(self, request, obj):
         return [*self.inlines, *self.extra_inlines]
