@@ -9,10 +9,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -147,6 +150,31 @@ def client_for(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     return client
+
+
+def run_together(count: int, work: Callable[[int], object], *, wait: float = 10, join: float = 60) -> list:
+    """Run `work(i)` for each i in range(count), each in its own thread (so its own database
+    connection, closed when done), all released at the same instant; their results, or the
+    exceptions they raised, in order. For race tests on PostgreSQL (transactional db)."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def target(i: int) -> None:
+        try:
+            barrier.wait(timeout=wait)
+            results[i] = work(i)
+        except Exception as exc:  # returned to the test, which asserts on it
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=join)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
+    return results
 
 
 @pytest.fixture

@@ -1,13 +1,10 @@
 """Concurrent writes to one user's address book, with real threads and connections on PostgreSQL."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from addresses.models import Address
 from addresses.tests.factories import AddressFactory
-from conftest import client_for
+from conftest import client_for, run_together
 from users.tests.factories import UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -15,26 +12,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def run_concurrently(calls):
     """Start every call at once, each in its own thread (own DB connection); return the responses."""
-    barrier = threading.Barrier(len(calls))
-    responses = [None] * len(calls)
-    errors = []
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            responses[index] = call()
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    responses = run_together(len(calls), lambda i: calls[i]())
+    errors = [response for response in responses if isinstance(response, Exception)]
     assert not errors, errors
-    assert all(not thread.is_alive() for thread in threads)
     return responses
 
 

@@ -3,42 +3,18 @@
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from cart import services
 from cart.models import Cart, CartItem
-from conftest import client_for
+from conftest import client_for, run_together
 from products.tests.factories import ProductFactory
 
 from .factories import CartFactory, CartItemFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(count: int, work: Callable[[int], object]) -> list:
-    """Run `work(i)` in `count` threads released at the same instant; results (or exceptions)."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def test_ten_concurrent_increases_end_at_plus_ten(user):

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from addresses.tests.factories import AddressFactory
-from conftest import client_for
+from conftest import client_for, run_together
 from orders import services
 from orders.models import Order, OrderEvent
 from products.models import Product
@@ -24,25 +24,7 @@ URL = "/api/orders/create/"
 
 def run_at_once(*calls):
     """Run the callables in threads released together; return their results (or exceptions) in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = call()
-        except Exception as exc:  # reported to the test, which asserts on it
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results
+    return run_together(len(calls), lambda i: calls[i](), wait=30, join=120)
 
 
 def buyer_with_cart(lines):

@@ -3,42 +3,16 @@
 Real threads with their own PostgreSQL connections, through HTTP on this profile.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from cart.models import CartItem
 from cart.tests.factories import CartFactory, CartItemFactory
-from conftest import client_for
+from conftest import client_for, run_together
 from products.tests.factories import ProductFactory
 
 from .conftest import url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(count: int, work) -> list:
-    """`work(i)` in `count` threads released at the same instant; their results (or exceptions)."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = work(i)
-        except Exception as exc:  # asserted on below
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def test_ten_concurrent_increases_add_ten(user):
