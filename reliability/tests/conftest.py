@@ -48,6 +48,11 @@ def bearer(user) -> dict[str, str]:
     return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
 
 
+def first_item_id(order) -> int:
+    """The id of the order's first line (lowest pk)."""
+    return order.items.order_by("pk").first().pk
+
+
 def reset_throttles() -> None:
     """Forget throttle counters (the fuzzer sends far more requests per minute than the rates allow;
     throttling itself is tested in users/tests/test_throttling.py)."""

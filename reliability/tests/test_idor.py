@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from .conftest import World, api_client, assert_db_unchanged, db_state
+from .conftest import World, api_client, assert_db_unchanged, db_state, first_item_id
 
 Build = Callable[[World], object]
 
@@ -30,10 +30,6 @@ class Row:
     # defines as "ids not in the caller's cart are ignored" (200 with the caller's own cart).
     intruder_status: int = 404
     owner_status: int = 200
-
-
-def _first_item(order) -> int:
-    return order.items.order_by("pk").first().pk
 
 
 IDOR_ROWS = [
@@ -100,7 +96,7 @@ IDOR_ROWS = [
     Row(
         "order-item-cancel",
         "post",
-        lambda w: f"/api/orders/{w.cod_order.pk}/items/{_first_item(w.cod_order)}/cancel/",
+        lambda w: f"/api/orders/{w.cod_order.pk}/items/{first_item_id(w.cod_order)}/cancel/",
         body=lambda w: {"reason": "changed my mind"},
     ),
     Row(
@@ -153,13 +149,13 @@ IDOR_ROWS = [
         "web-order-item-get",
         "get",
         lambda w: "/api/web/orders/cancel-item/",
-        query=lambda w: {"orderId": w.cod_order.pk, "itemId": _first_item(w.cod_order)},
+        query=lambda w: {"orderId": w.cod_order.pk, "itemId": first_item_id(w.cod_order)},
     ),
     Row(
         "web-order-item-cancel",
         "post",
         lambda w: "/api/web/orders/cancel-item/",
-        body=lambda w: {"orderId": w.cod_order.pk, "itemId": _first_item(w.cod_order), "reason": "x"},
+        body=lambda w: {"orderId": w.cod_order.pk, "itemId": first_item_id(w.cod_order), "reason": "x"},
     ),
     Row(
         "web-order-create-with-their-address",

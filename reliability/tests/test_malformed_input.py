@@ -12,19 +12,16 @@ endpoint succeeds, so every refusal below is caused by the one thing that was ch
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from django.conf import settings
 
+from payments.tests.conftest import sign
 from users.models import User
 
-from .conftest import World, api_client, assert_db_unchanged, db_state
+from .conftest import World, api_client, assert_db_unchanged, db_state, first_item_id
 
 Build = Callable[[World], object]
 
@@ -47,10 +44,6 @@ class Endpoint:
     any_content_type: bool = False
     # Statuses the contract allows for a refused request other than 400.
     also: frozenset = frozenset()
-
-
-def _first_item(order) -> int:
-    return order.items.order_by("pk").first().pk
 
 
 ADDRESS = {
@@ -296,7 +289,7 @@ ENDPOINTS = [
     Endpoint(
         "order-item-cancel",
         "post",
-        lambda w: f"/api/orders/{w.cod_order.pk}/items/{_first_item(w.cod_order)}/cancel/",
+        lambda w: f"/api/orders/{w.cod_order.pk}/items/{first_item_id(w.cod_order)}/cancel/",
         lambda w: {"reason": "Ordered twice"},
         "customer",
         {"reason": "string"},
@@ -440,7 +433,11 @@ ENDPOINTS = [
         "web-order-item-cancel",
         "post",
         lambda w: "/api/web/orders/cancel-item/",
-        lambda w: {"orderId": w.cod_order.pk, "itemId": _first_item(w.cod_order), "reason": "Ordered twice"},
+        lambda w: {
+            "orderId": w.cod_order.pk,
+            "itemId": first_item_id(w.cod_order),
+            "reason": "Ordered twice",
+        },
         "customer",
         {"orderId": "id", "itemId": "id", "reason": "string"},
     ),
@@ -661,19 +658,10 @@ def test_valid_body_is_accepted(world, endpoint):
     if endpoint.id == "stripe-webhook":
         # Signed as Stripe signs; an event type the shop does not handle is acknowledged (200).
         raw = json.dumps({**body, "type": "customer.created"})
-        response = client.post(
-            path, raw, content_type="application/json", HTTP_STRIPE_SIGNATURE=_stripe_signature(raw)
-        )
+        response = client.post(path, raw, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(raw))
     else:
         response = getattr(client, endpoint.method)(path, body, format="json")
     assert response.status_code == endpoint.ok_status, response.content
-
-
-def _stripe_signature(body: str) -> str:
-    timestamp = int(time.time())
-    secret = settings.STRIPE_WEBHOOK_SECRET.encode()
-    digest = hmac.new(secret, f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 @pytest.mark.parametrize(("endpoint", "name", "value"), list(_field_cases()))

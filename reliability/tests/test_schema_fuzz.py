@@ -20,7 +20,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import TestPhase
 
 from ._schema import SCHEMA, call_and_check
-from .conftest import World, bearer
+from .conftest import World, bearer, first_item_id
 
 # Operations whose behaviour depends on the caller being staff.
 STAFF_PATHS = r"^/api/(products/(\{id\}/)?|categories/(\{id\}/)?|orders/\{id\}/((ship|deliver|refund)/)?)$"
@@ -35,10 +35,6 @@ STAFF_PATHS = r"^/api/(products/(\{id\}/)?|categories/(\{id\}/)?|orders/\{id\}/(
 Getter = Callable[[World], object]
 
 
-def _first_item(order) -> int:
-    return order.items.order_by("pk").first().pk
-
-
 PATH_IDS: dict[str, dict[str, Getter]] = {
     "/api/addresses/{id}/": {"id": lambda w: w.address.pk},
     "/api/addresses/{id}/set-default/": {"id": lambda w: w.address.pk},
@@ -51,7 +47,7 @@ PATH_IDS: dict[str, dict[str, Getter]] = {
     "/api/orders/{id}/refund/": {"id": lambda w: w.paid_order.pk},
     "/api/orders/{id}/items/{item_id}/cancel/": {
         "id": lambda w: w.cod_order.pk,
-        "item_id": lambda w: _first_item(w.cod_order),
+        "item_id": lambda w: first_item_id(w.cod_order),
     },
     "/api/orders/cancel/{id}/": {"id": lambda w: w.card_order.pk},
     "/api/products/{id}/": {"id": lambda w: w.product.pk},
@@ -68,7 +64,7 @@ FIELD_IDS: dict[str, Getter] = {
     "address_id": lambda w: w.address.pk,
     "order_id": lambda w: w.card_order.pk,
     "orderId": lambda w: w.cod_order.pk,
-    "itemId": lambda w: _first_item(w.cod_order),
+    "itemId": lambda w: first_item_id(w.cod_order),
     "item_ids": lambda w: [w.cart_item.pk],
     "cart_ids": lambda w: [w.cart_item.pk],
     "category_id": lambda w: w.category.pk,

@@ -10,21 +10,18 @@ row here.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from django.conf import settings
 from schemathesis.core import NOT_SET
 
+from payments.tests.conftest import sign
 from users.tests.factories import DEFAULT_PASSWORD
 
 from ._schema import CHECKS, OPERATIONS, SCHEMA, call_and_check
-from .conftest import World, bearer
+from .conftest import World, bearer, first_item_id
 
 Build = Callable[[World], object]
 
@@ -38,10 +35,6 @@ class Call:
     query: Build = field(default=lambda w: {})
     # Objects to create before the call (e.g. a cart line for a checkout).
     setup: Build = field(default=lambda w: None)
-
-
-def _first_item(order) -> int:
-    return order.items.order_by("pk").first().pk
 
 
 ADDRESS = {
@@ -143,7 +136,7 @@ CALLS: dict[str, Call] = {
     "GET /api/orders/{id}/": Call("customer", path=lambda w: {"id": w.paid_order.pk}),
     "POST /api/orders/{id}/items/{item_id}/cancel/": Call(
         "customer",
-        path=lambda w: {"id": w.paid_order.pk, "item_id": _first_item(w.paid_order)},
+        path=lambda w: {"id": w.paid_order.pk, "item_id": first_item_id(w.paid_order)},
         body=lambda w: {"reason": "Ordered twice"},
     ),
     "POST /api/orders/cancel/{id}/": Call("customer", path=lambda w: {"id": w.card_order.pk}),
@@ -213,11 +206,11 @@ CALLS: dict[str, Call] = {
     "GET /api/web/orders/latest/": Call("customer", setup=lambda w: w.cod_order),
     "GET /api/web/orders/my/": Call("customer", setup=lambda w: (w.cod_order, w.paid_order)),
     "GET /api/web/orders/cancel-item/": Call(
-        "customer", query=lambda w: {"orderId": w.paid_order.pk, "itemId": _first_item(w.paid_order)}
+        "customer", query=lambda w: {"orderId": w.paid_order.pk, "itemId": first_item_id(w.paid_order)}
     ),
     "POST /api/web/orders/cancel-item/": Call(
         "customer",
-        body=lambda w: {"orderId": w.cod_order.pk, "itemId": _first_item(w.cod_order), "reason": "x"},
+        body=lambda w: {"orderId": w.cod_order.pk, "itemId": first_item_id(w.cod_order), "reason": "x"},
     ),
     "POST /api/web/payments/payment-intent/": Call(
         "customer", setup=lambda w: w.cart_item, body=lambda w: {"address_id": w.address.pk}
@@ -229,13 +222,6 @@ def test_every_operation_has_a_success_case():
     assert sorted(CALLS) == OPERATIONS
 
 
-def _stripe_signature(body: bytes) -> str:
-    timestamp = int(time.time())
-    signed = f"{timestamp}.".encode() + body
-    digest = hmac.new(settings.STRIPE_WEBHOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
 @pytest.mark.parametrize("label", sorted(CALLS))
 def test_success_response_matches_schema(label, world, wsgi_app, pincode_provider):
     call = CALLS[label]
@@ -245,9 +231,9 @@ def test_success_response_matches_schema(label, world, wsgi_app, pincode_provide
     headers = {"anonymous": {}, "customer": bearer(world.customer), "staff": bearer(world.staff)}[call.role]
     kwargs = {}
     if label == "POST /api/payments/webhook/":
-        raw = json.dumps(body).encode()
-        kwargs["data"] = raw  # the signature covers these exact bytes
-        headers = {**headers, "Stripe-Signature": _stripe_signature(raw), "Content-Type": "application/json"}
+        raw = json.dumps(body)
+        kwargs["data"] = raw.encode()  # the signature covers these exact bytes
+        headers = {**headers, "Stripe-Signature": sign(raw), "Content-Type": "application/json"}
     case = SCHEMA[path][method].Case(
         path_parameters=call.path(world),
         query=call.query(world),
