@@ -68,6 +68,30 @@ def _file_value(value: File | None) -> File | str:
     return value if value else ""
 
 
+def _assign_changes(
+    instance: Product | Category, data: dict[str, Any], *, file_fields: tuple[str, ...], fallback: str
+) -> list[str]:
+    """Set `data` on `instance` for an update (file fields: a file, or None for none) and return the
+    changed field names. A given empty `slug` is regenerated from the (new) name, made unique."""
+    changed: list[str] = []
+    for field, value in data.items():
+        if field == "slug":
+            continue
+        setattr(instance, field, _file_value(value) if field in file_fields else value)
+        changed.append(field)
+    if "slug" in data:
+        model = type(instance)
+        instance.slug = data["slug"] or _unique_slug(
+            model,
+            text=instance.name,
+            fallback=fallback,
+            max_length=model._meta.get_field("slug").max_length,
+            exclude_pk=instance.pk,
+        )
+        changed.append("slug")
+    return changed
+
+
 def _save_with_unique_fields(
     instance: Product | Category,
     *,
@@ -185,17 +209,7 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
     if slug_explicit and _others(Product, product.pk, slug=data["slug"]).exists():
         raise ValidationError({"slug": ["A product with this slug already exists."]})
 
-    changed: list[str] = []
-    for field, value in data.items():
-        if field == "slug":
-            continue
-        setattr(product, field, _file_value(value) if field == "image" else value)
-        changed.append(field)
-    if "slug" in data:
-        product.slug = data["slug"] or _unique_slug(
-            Product, text=product.name, fallback="product", max_length=220, exclude_pk=product.pk
-        )
-        changed.append("slug")
+    changed = _assign_changes(product, data, file_fields=("image",), fallback="product")
     if not changed:
         return product
     _save_with_unique_fields(
@@ -294,17 +308,7 @@ def category_update(*, category: Category, data: dict[str, Any]) -> Category:
     if slug_explicit and _others(Category, category.pk, slug=data["slug"]).exists():
         raise ValidationError({"slug": ["A category with this slug already exists."]})
 
-    changed: list[str] = []
-    for field, value in data.items():
-        if field == "slug":
-            continue
-        setattr(category, field, _file_value(value) if field in CATEGORY_IMAGE_FIELDS else value)
-        changed.append(field)
-    if "slug" in data:
-        category.slug = data["slug"] or _unique_slug(
-            Category, text=category.name, fallback="category", max_length=140, exclude_pk=category.pk
-        )
-        changed.append("slug")
+    changed = _assign_changes(category, data, file_fields=CATEGORY_IMAGE_FIELDS, fallback="category")
     if not changed:
         return category
     _save_with_unique_fields(
