@@ -9,6 +9,9 @@ from django.core.files.base import ContentFile
 from rest_framework.test import APIClient
 
 from addresses.tests.factories import AddressFactory
+from cart.models import Cart, CartItem
+from cart.tests.factories import CartFactory, CartItemFactory
+from products.models import Product
 from products.tests.factories import CategoryFactory, ProductFactory
 
 BASE = "/api/web"
@@ -24,6 +27,24 @@ def url(path: str) -> str:
 def is_number(value) -> bool:
     """A JSON number (int or float), never a string or a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def fill_cart(user, lines) -> None:
+    """Put `(product, quantity)` lines in the user's cart (made if it has none), bypassing the
+    API's checks (so a test can build carts that ask for more than there is)."""
+    cart = Cart.objects.filter(user=user).first() or CartFactory(user=user)
+    for product, quantity in lines:
+        CartItemFactory(cart=cart, product=product, quantity=quantity)
+
+
+def cart_of(user) -> list[tuple[int, int]]:
+    """The user's cart as sorted `(product_id, quantity)` pairs, read from the database."""
+    return sorted(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))
+
+
+def stock(product) -> int:
+    """The product's stock as stored now."""
+    return Product.objects.get(pk=product.pk).stock
 
 
 def null_token_client() -> APIClient:

@@ -14,15 +14,13 @@ import pytest
 from django.utils import timezone
 
 from addresses.tests.factories import AddressFactory
-from cart.models import Cart, CartItem
-from cart.tests.factories import CartFactory, CartItemFactory
 from orders.models import ItemStatus, Order, OrderStatus
 from payments.models import Payment
 from payments.tests.conftest import confirm_on_stripe, deliver_intent_event, stripe_get
 from products.models import Product
 from products.tests.factories import ProductFactory
 
-from .conftest import url
+from .conftest import cart_of, fill_cart, stock, url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
 
@@ -36,20 +34,6 @@ def cod_body(address) -> dict:
 @pytest.fixture
 def cheap(category):
     return ProductFactory(name="Leaflet", brand="Pan", price=Decimal("4.50"), stock=10, category=category)
-
-
-def fill_cart(user, lines) -> None:
-    cart = Cart.objects.filter(user=user).first() or CartFactory(user=user)
-    for product, quantity in lines:
-        CartItemFactory(cart=cart, product=product, quantity=quantity)
-
-
-def cart_of(user) -> list[tuple[int, int]]:
-    return sorted(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))
-
-
-def stock(product) -> int:
-    return Product.objects.get(pk=product.pk).stock
 
 
 def lines_of(order) -> list[tuple[int, int]]:

@@ -8,15 +8,13 @@ import pytest
 from django.utils import timezone
 
 from addresses.tests.factories import AddressFactory
-from cart.models import CartItem
-from cart.tests.factories import CartFactory, CartItemFactory
 from orders import services as order_services
 from orders.models import ItemStatus, Order, OrderItem, OrderStatus
 from payments.models import Payment
 from products.models import Product
 from products.tests.factories import ProductFactory
 
-from .conftest import BEARER_NULL, is_number, url
+from .conftest import BEARER_NULL, cart_of, fill_cart, is_number, url
 
 pytestmark = pytest.mark.django_db
 
@@ -45,16 +43,6 @@ CANCEL_ITEM_KEYS = {
     "email",
     "address",
 }
-
-
-def fill_cart(user, lines) -> None:
-    cart = CartFactory(user=user)
-    for product, quantity in lines:
-        CartItemFactory(cart=cart, product=product, quantity=quantity)
-
-
-def cart_of(user) -> list[tuple[int, int]]:
-    return sorted(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))
 
 
 def place(user, lines, *, payment_method="cod", address=None) -> Order:

@@ -7,32 +7,15 @@ from decimal import Decimal
 import pytest
 
 from addresses.tests.factories import AddressFactory
-from cart.models import CartItem
-from cart.tests.factories import CartFactory, CartItemFactory
 from orders.models import ItemStatus, Order, OrderStatus
 from payments import gateway
 from payments.models import Payment, Refund
 from payments.tests.conftest import confirm_on_stripe, deliver_intent_event, stripe_get
-from products.models import Product
 from products.tests.factories import ProductFactory
 
-from .conftest import BEARER_NULL, is_number, url
+from .conftest import BEARER_NULL, cart_of, fill_cart, is_number, stock, url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.stripe]
-
-
-def fill_cart(user, lines) -> None:
-    cart = CartFactory(user=user)
-    for product, quantity in lines:
-        CartItemFactory(cart=cart, product=product, quantity=quantity)
-
-
-def cart_of(user) -> list[tuple[int, int]]:
-    return sorted(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))
-
-
-def stock(product) -> int:
-    return Product.objects.get(pk=product.pk).stock
 
 
 def pay_through_the_storefront(client, api_client, user, address, capture) -> Order:
