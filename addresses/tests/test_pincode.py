@@ -2,11 +2,12 @@
 
 import json
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+
+from conftest import loopback_http_server
 
 URL = "/api/addresses/pincode/"
 
@@ -73,15 +74,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def pincode_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.hits = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with loopback_http_server(_Handler) as server:
+        server.hits = []
+        yield server
 
 
 def provider(settings, server, prefix: str) -> None:

@@ -8,10 +8,9 @@ paid card order costs a few round trips to the fake Stripe, a product costs one 
 from __future__ import annotations
 
 import json
-import threading
 from decimal import Decimal
 from functools import cached_property
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from django.core.cache import cache
@@ -25,6 +24,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from addresses.models import Address
 from addresses.tests.factories import AddressFactory
 from cart.models import Cart, CartItem
+from conftest import loopback_http_server
 from core.models import IdempotencyRecord
 from orders.models import Order, OrderEvent, OrderItem
 from payments.models import Payment, Refund, WebhookEvent
@@ -299,14 +299,8 @@ class _PincodeHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def _pincode_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _PincodeHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with loopback_http_server(_PincodeHandler) as server:
+        yield server
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 pincode lookup (public: a `Bearer null` header is anonymous)."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from addresses.models import Address
 from addresses.tests.factories import AddressFactory
+from conftest import loopback_http_server
 
 from .conftest import BEARER_NULL, url
 
@@ -184,14 +184,9 @@ class _Lookup(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def lookup(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Lookup)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.PINCODE_LOOKUP_URL = f"http://127.0.0.1:{server.server_address[1]}/pin/{{pincode}}"
-    yield
-    server.shutdown()
-    server.server_close()
+    with loopback_http_server(_Lookup) as server:
+        settings.PINCODE_LOOKUP_URL = f"http://127.0.0.1:{server.server_address[1]}/pin/{{pincode}}"
+        yield
 
 
 @pytest.mark.parametrize("header", [None, BEARER_NULL, "Bearer expired.or.bad"])
