@@ -33,6 +33,16 @@ from products.tests.factories import CategoryFactory, ProductFactory, WishlistIt
 from users.models import PasswordResetToken, User
 from users.tests.factories import UserFactory
 
+# A valid body for POST/PUT /api/addresses/ (copy it before changing it).
+ADDRESS = {
+    "full_name": "Ada Lovelace",
+    "phone": "+15555550100",
+    "line1": "12 Analytical Row",
+    "city": "London",
+    "postal_code": "62701",
+    "country": "US",
+}
+
 
 def api_client(user=None) -> APIClient:
     """A DRF test client, signed in as `user` with a JWT when given."""

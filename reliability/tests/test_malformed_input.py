@@ -21,7 +21,7 @@ import pytest
 from payments.tests.conftest import sign
 from users.models import User
 
-from .conftest import World, api_client, assert_db_unchanged, db_state, first_item_id
+from .conftest import ADDRESS, World, api_client, assert_db_unchanged, db_state, first_item_id
 
 Build = Callable[[World], object]
 
@@ -46,14 +46,6 @@ class Endpoint:
     also: frozenset = frozenset()
 
 
-ADDRESS = {
-    "full_name": "Ada Lovelace",
-    "phone": "+15555550100",
-    "line1": "12 Analytical Row",
-    "city": "London",
-    "postal_code": "62701",
-    "country": "US",
-}
 WEB_ADDRESS = {
     "name": "Ada Lovelace",
     "mobile": "+15555550100",

@@ -21,7 +21,7 @@ from payments.tests.conftest import sign
 from users.tests.factories import DEFAULT_PASSWORD
 
 from ._schema import CHECKS, OPERATIONS, SCHEMA, call_and_check
-from .conftest import World, bearer, first_item_id
+from .conftest import ADDRESS, World, bearer, first_item_id
 
 Build = Callable[[World], object]
 
@@ -37,14 +37,6 @@ class Call:
     setup: Build = field(default=lambda w: None)
 
 
-ADDRESS = {
-    "full_name": "Ada Lovelace",
-    "phone": "+15555550100",
-    "line1": "12 Analytical Row",
-    "city": "London",
-    "postal_code": "62701",
-    "country": "US",
-}
 PRODUCT = {"name": "Lamp", "sku": "SKU-LAMP", "price": "9.99", "stock": 5}
 WEBHOOK_EVENT = {
     "id": "evt_reliability",
