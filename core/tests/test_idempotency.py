@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
+from conftest import run_together
 from core.exceptions import ApplicationError, IdempotencyConflict, InsufficientStock
 from core.idempotency import MAX_KEY_LENGTH, idempotent_call
 from core.models import IdempotencyRecord
@@ -202,28 +202,15 @@ def test_concurrent_calls_with_the_same_key_produce_once():
     user = UserFactory()
     produce = Producer(delay=0.3)
     threads_count = 5
-    barrier = threading.Barrier(threads_count)
-    results, errors = [], []
 
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            results.append(
-                idempotent_call(
-                    user=user, scope="orders.create", key="race", payload={"a": 1}, produce=produce
-                )
-            )
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+    results = run_together(
+        threads_count,
+        lambda i: idempotent_call(
+            user=user, scope="orders.create", key="race", payload={"a": 1}, produce=produce
+        ),
+    )
 
-    threads = [threading.Thread(target=worker) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    errors = [result for result in results if isinstance(result, Exception)]
     assert not errors, errors
     assert produce.calls == 1
     assert produced_rows() == 1
@@ -237,26 +224,12 @@ def test_concurrent_calls_with_the_same_key_produce_once():
 def test_concurrent_retry_after_a_failed_first_call_runs_again():
     user = UserFactory()
     produce = Producer(delay=0.3, fail_times=1)
-    barrier = threading.Barrier(2)
-    outcomes, errors = [], []
+    results = run_together(
+        2, lambda i: idempotent_call(user=user, scope="s", key="race", payload={}, produce=produce)
+    )
 
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            outcomes.append(idempotent_call(user=user, scope="s", key="race", payload={}, produce=produce))
-        except InsufficientStock:
-            outcomes.append("failed")
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    outcomes = ["failed" if isinstance(result, InsufficientStock) else result for result in results]
+    errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     assert not errors, errors
     # The first run failed and rolled back its record; the waiting call then ran the work itself.
     assert sorted(map(str, outcomes)) == sorted(["failed", str((201, {"id": 1, "attempt": 2}))])

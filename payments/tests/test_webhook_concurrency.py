@@ -2,13 +2,12 @@
 processed exactly once: real threads, real PostgreSQL connections."""
 
 import json
-import threading
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.test import Client
 
+from conftest import run_together
 from orders.models import OrderEvent, OrderStatus
 from payments.models import Payment, WebhookEvent
 
@@ -25,30 +24,19 @@ def test_same_event_five_times_concurrently_is_processed_once(card_order, produc
     events_before = OrderEvent.objects.filter(order=order).count()
     mail.outbox.clear()
 
-    barrier = threading.Barrier(5)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
+    clients = [Client() for _ in range(5)]
 
-    def deliver():
-        try:
-            client = Client()
-            barrier.wait(timeout=10)
-            response = client.post(
-                WEBHOOK_URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(body)
-            )
-            statuses.append(response.status_code)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
+    results = run_together(
+        5,
+        lambda i: clients[i].post(
+            WEBHOOK_URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(body)
+        ),
+        join=30,
+    )
 
-    threads = [threading.Thread(target=deliver) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
+    errors = [result for result in results if isinstance(result, Exception)]
     assert errors == []
+    statuses = [response.status_code for response in results]
     assert statuses == [200] * 5
     assert WebhookEvent.objects.filter(event_id=event["id"]).count() == 1
     order.refresh_from_db()

@@ -1,10 +1,8 @@
 """/api/products/wishlist/: list, idempotent add, remove, other users' rows, concurrency."""
 
-import threading
-
 import pytest
-from django.db import connection
 
+from conftest import run_together
 from core.exceptions import NotFound
 from products import services
 from products.models import WishlistItem
@@ -147,26 +145,13 @@ def test_service_add_and_remove(user, other_user):
 def test_concurrent_adds_make_one_row_and_no_error(user):
     product = ProductFactory()
     threads_count = 6
-    barrier = threading.Barrier(threads_count)
-    results: list = []
-    errors: list = []
 
-    def add():
-        try:
-            barrier.wait(timeout=10)
-            _item, created = services.wishlist_item_add(user=user, product_id=product.pk)
-            results.append(created)
-        except Exception as exc:  # recorded and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
+    outcomes = run_together(
+        threads_count, lambda i: services.wishlist_item_add(user=user, product_id=product.pk), join=30
+    )
 
-    threads = [threading.Thread(target=add) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
+    errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     assert errors == []
+    results = [created for _item, created in outcomes]
     assert sorted(results) == [False] * (threads_count - 1) + [True]
     assert WishlistItem.objects.filter(user=user, product=product).count() == 1
