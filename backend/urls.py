@@ -26,6 +26,9 @@ urlpatterns = [
 
 # Unmatched /api/ paths answer JSON like every other API error (see core.views.not_found).
 handler404 = "core.views.not_found"
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler500 = "core.views.server_error"
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

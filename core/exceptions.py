@@ -7,9 +7,16 @@ validation errors as `{"field": ["message"]}`, every other error as `{"detail", 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError as DatabaseOperationalError
@@ -98,6 +105,36 @@ class ServiceUnavailable(ApplicationError):
     default_message = "A service this request needs is unavailable. Please try again."
 
 
+class RequestTooLarge(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_message = "The request body is too large."
+
+
+class BadRequest(ApplicationError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+    default_message = "The request could not be understood."
+
+
+def request_error_for(exc: BaseException) -> ApplicationError | None:
+    """The contract's error for one of Django's request-parsing refusals (a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields or files: all `SuspiciousOperation`s, which
+    Django would render as its HTML 400 page), or None for anything else."""
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return RequestTooLarge("The request has too many fields or files.")
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest()
+    return None
+
+
+def _log_request_error(exc: BaseException) -> None:
+    # Django logs these on `django.security.<name>` when it renders them; keep that record.
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").warning(str(exc))
+
+
 def _code_of(exc: exceptions.APIException) -> str:
     codes = exc.get_codes()
     if isinstance(codes, str):
@@ -132,6 +169,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response["Retry-After"] = "1"
         return response
 
+    if (request_error := request_error_for(exc)) is not None:
+        _log_request_error(exc)
+        exc = request_error
     if isinstance(exc, ApplicationError):
         set_rollback()
         body = {"detail": exc.message, "code": exc.code, **exc.extra}

@@ -5,12 +5,17 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
+from django.views.defaults import permission_denied as django_permission_denied
+from django.views.defaults import server_error as django_server_error
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from .exceptions import BadRequest, request_error_for
 
 logger = logging.getLogger(__name__)
 
@@ -91,3 +96,38 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
     return page_not_found(request, exception)
+
+
+# Django's own error handlers, for errors that never reach a DRF view's exception handler (raised in
+# middleware or while Django itself reads the request) or that the handler leaves to Django (a bug:
+# 500). Under /api/ they answer the contract's `{detail, code}` JSON; elsewhere (admin) Django's pages.
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None):
+    """handler400: `SuspiciousOperation`s such as a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413)."""
+    if _is_api(request):
+        error = request_error_for(exception) or BadRequest()
+        return JsonResponse({"detail": error.message, "code": error.code}, status=error.status_code)
+    return django_bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    """handler403."""
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": "You do not have permission to perform this action.", "code": "permission_denied"},
+            status=403,
+        )
+    return django_permission_denied(request, exception)
+
+
+def server_error(request):
+    """handler500: a bug. The traceback is logged (django.request) and reported; the client gets JSON."""
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": "An unexpected error occurred. Please try again later.", "code": "server_error"},
+            status=500,
+        )
+    return django_server_error(request)
