@@ -233,6 +233,10 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Access tokens carry a hash of the password hash: a password change or reset revokes them.
+    "CHECK_REVOKE_TOKEN": True,
+    # simplejwt's AccessToken plus the logout denylist in the shared cache (users/tokens.py).
+    "AUTH_TOKEN_CLASSES": ("users.tokens.AccessToken",),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -14,9 +14,11 @@ from rest_framework_simplejwt.serializers import (
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from .models import User
 from .selectors import user_get_by_login_identifier
+from .tokens import access_token_is_denied
 
 
 def _password(**kwargs) -> serializers.CharField:
@@ -128,9 +130,26 @@ class RefreshSerializer(TokenRefreshSerializer):
 
 class VerifySerializer(TokenVerifySerializer):
     # A blacklisted token is invalid: 401 like any other invalid token (simplejwt answers 400).
+    # So is an access token denied at logout or issued before the last password change, which
+    # authentication would refuse (users/tokens.py).
 
     def validate(self, attrs):
         token = UntypedToken(attrs["token"])
-        if BlacklistedToken.objects.filter(token__jti=token.get(jwt_settings.JTI_CLAIM)).exists():
+        jti = token.get(jwt_settings.JTI_CLAIM)
+        if access_token_is_denied(jti=jti) or BlacklistedToken.objects.filter(token__jti=jti).exists():
             raise TokenError(_("Token is blacklisted"))
+        if jwt_settings.CHECK_REVOKE_TOKEN and not _password_claim_current(token):
+            raise TokenError(_("The user's password has been changed."))
         return {}
+
+
+def _password_claim_current(token) -> bool:
+    password = (
+        get_user_model()
+        .objects.filter(**{jwt_settings.USER_ID_FIELD: token.get(jwt_settings.USER_ID_CLAIM)})
+        .values_list("password", flat=True)
+        .first()
+    )
+    return password is not None and token.get(jwt_settings.REVOKE_TOKEN_CLAIM) == get_md5_hash_password(
+        password
+    )

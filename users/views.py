@@ -6,6 +6,8 @@ from rest_framework import permissions, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.views import (
     TokenBlacklistView,
     TokenObtainPairView,
@@ -30,6 +32,7 @@ from .serializers import (
     VerifySerializer,
 )
 from .throttling import AuthThrottleMixin
+from .tokens import AccessToken, access_token_deny
 
 PASSWORD_RESET_SENT = "If an active account uses that email address, we have sent it a password reset link."
 PASSWORD_RESET_DONE = "Your password has been reset. Please sign in again."
@@ -94,7 +97,28 @@ class VerifyView(TokenVerifyView):
 
 @extend_schema(tags=["accounts"], responses={200: OpenApiTypes.OBJECT, 401: _UNAUTHORIZED})
 class LogoutView(TokenBlacklistView):
-    """Log out: blacklist the refresh token."""
+    """Log out: blacklist the refresh token. An access token sent in `Authorization` is refused from
+    now on too (denylisted in the shared cache until it expires), even if the refresh token was
+    already blacklisted: the client asked to be signed out."""
+
+    def post(self, request, *args, **kwargs):
+        access = _presented_access_token(request)
+        if access is not None:
+            access_token_deny(token=access)
+        return super().post(request, *args, **kwargs)
+
+
+def _presented_access_token(request) -> AccessToken | None:
+    """The valid access token in the request's `Authorization` header, if there is one."""
+    authentication = JWTAuthentication()
+    header = authentication.get_header(request)
+    raw = authentication.get_raw_token(header) if header is not None else None
+    if raw is None:
+        return None
+    try:
+        return AccessToken(raw)
+    except TokenError:  # expired, malformed, a refresh token, already denied: nothing to revoke
+        return None
 
 
 @extend_schema(tags=["accounts"])
