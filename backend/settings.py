@@ -219,7 +219,9 @@ REST_FRAMEWORK = {
         "anon": env("THROTTLE_RATE_ANON", "300/min"),
         "user": env("THROTTLE_RATE_USER", "1200/min"),
     },
-    "NUM_PROXIES": env_int("NUM_PROXIES", 1) if not DEBUG else None,
+    # X-Forwarded-For is trusted only when a proxy count is configured (render.yaml sets 1). 0: the
+    # client IP is REMOTE_ADDR; DRF's None would trust the whole header, which any client can forge.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
 }
