@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "corsheaders",
     "anymail",
+    "axes",
     "core",
     "users",
     "products",
@@ -91,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns an admin lockout into its 429 response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -130,6 +133,29 @@ if IS_POSTGRES:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"
+
+# django-axes' lockout check first, then email-or-username sign-in (users/backends.py).
+AUTHENTICATION_BACKENDS = [
+    "users.backends.LockoutBackend",
+    "users.backends.EmailOrUsernameBackend",
+]
+
+# --- Admin sign-in lockout (django-axes) ---------------------------------------------------
+# Enforced on the admin login only: the API's /api/token/ keeps its contract (401, or 429 from the
+# per-IP auth throttle, which the admin login spends too). Failed logins anywhere are recorded, so
+# guessing a staff password through the API also locks that account out of the admin.
+# A lockout lifts after AXES_COOLOFF_MINUTES; `python manage.py axes_reset` (or axes_reset_username
+# / axes_reset_ip) lifts it at once.
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 60))
+# Locked when either the account or the client address has too many failures.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "users.backends.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "users.throttling.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login; failures are still recorded
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

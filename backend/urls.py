@@ -5,11 +5,18 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core.views import HealthView
+from users.admin import AdminLoginForm, admin_login
 
 admin.site.site_header = "NovaCart administration"
 admin.site.site_title = "NovaCart admin"
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
+    # Before admin.site.urls: the admin's login, throttled like the API's (users/admin.py).
+    path("admin/login/", admin_login, name="admin-login"),
+]
+
+urlpatterns += [
     path("admin/", admin.site.urls),
     path("api/health/", HealthView.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,8 +1,32 @@
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpResponse
 from django.utils import timezone
 
 from .models import PasswordResetToken, User
+from .throttling import admin_login_throttled
+
+ADMIN_LOGIN_THROTTLED = "Too many sign-in attempts from this address. Please try again later."
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin sign-in form: the identifier may be an email or a username (users.backends)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email or username"
+
+
+def admin_login(request, extra_context=None):
+    """The admin's login view behind the API's auth throttle: every sign-in attempt (POST) spends
+    the client's `auth` bucket, shared with `/api/token/`, so the admin is no way around it.
+    django-axes then locks out repeated wrong passwords (settings AXES_*)."""
+    if request.method == "POST" and (wait := admin_login_throttled(request)) is not None:
+        response = HttpResponse(ADMIN_LOGIN_THROTTLED, status=429, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(wait)
+        return response
+    return admin.site.login(request, extra_context)
 
 
 @admin.register(User)

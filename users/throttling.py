@@ -1,7 +1,9 @@
 """Per-client-IP throttle for the endpoints that guess or spend credentials."""
 
+import math
+
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 
 class AuthRateThrottle(SimpleRateThrottle):
@@ -27,3 +29,20 @@ class AuthThrottleMixin:
         if api_settings.DEFAULT_THROTTLE_CLASSES:
             throttles.append(AuthRateThrottle())
         return throttles
+
+
+def client_ip(request) -> str:
+    """The client IP the throttles use (REMOTE_ADDR, or X-Forwarded-For as far as NUM_PROXIES allows),
+    for django-axes (AXES_CLIENT_IP_CALLABLE), so the admin lockout and the throttles agree."""
+    return BaseThrottle().get_ident(request)
+
+
+def admin_login_throttled(request) -> int | None:
+    """Spend one attempt of the client's `auth` bucket (the one `/api/token/` uses) for an admin
+    sign-in; the seconds to wait when the bucket is empty, else None."""
+    if not api_settings.DEFAULT_THROTTLE_CLASSES:  # THROTTLE_DISABLED
+        return None
+    throttle = AuthRateThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    return max(1, math.ceil(throttle.wait() or 1))
