@@ -87,6 +87,14 @@ def retrieve_payment_intent(payment_intent_id: str):
     return _call("payment_intent.retrieve", stripe_client().v1.payment_intents.retrieve, payment_intent_id)
 
 
+def payment_intent_as_stripe_holds_it(payment_intent_id: str) -> dict[str, Any]:
+    """The PaymentIntent read back from Stripe with our secret key, as a plain dict: what a webhook
+    event claims about it is only believed once Stripe says the same. Raises `StripeObjectMissing`
+    when Stripe has no such intent (on our account), `PaymentProviderError` when Stripe cannot be
+    reached or fails."""
+    return retrieve_payment_intent(payment_intent_id).to_dict()
+
+
 def cancel_payment_intent(payment_intent_id: str):
     return _call("payment_intent.cancel", stripe_client().v1.payment_intents.cancel, payment_intent_id)
 

@@ -149,8 +149,8 @@ class StripeWebhookView(APIView):
             ),
             502: OpenApiResponse(
                 PaymentErrorSerializer,
-                description="Stripe failed during processing (an automatic refund): nothing was recorded, "
-                "Stripe delivers the event again later.",
+                description="Stripe failed or was unreachable during processing (reading the PaymentIntent "
+                "back, an automatic refund): nothing was recorded, Stripe delivers the event again later.",
             ),
             503: OpenApiResponse(
                 PaymentErrorSerializer,

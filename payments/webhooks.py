@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +24,8 @@ from django.utils import timezone
 
 from core.exceptions import ApplicationError
 
-from . import services
-from .models import WebhookEvent
+from . import gateway, services
+from .models import Payment, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +40,28 @@ class WebhookPayloadInvalid(ApplicationError):
     default_message = "The webhook body is not a Stripe event."
 
 
+def _signature_timestamp(signature: str) -> int | None:
+    for item in signature.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict[str, Any]:
     """Check `Stripe-Signature` on the raw body against `STRIPE_WEBHOOK_SECRET` (within
-    `STRIPE_WEBHOOK_TOLERANCE` seconds) and return the event as a plain dict."""
+    `STRIPE_WEBHOOK_TOLERANCE` seconds, in the past or in the future) and return the event as a
+    plain dict."""
     if not signature:
         raise WebhookSignatureInvalid("The Stripe-Signature header is missing.")
+    # The SDK refuses timestamps older than the tolerance only; one from the future is as suspect
+    # (a signature made ahead of time with a leaked secret, replayable until then).
+    timestamp = _signature_timestamp(signature)
+    if timestamp is not None and timestamp > time.time() + settings.STRIPE_WEBHOOK_TOLERANCE:
+        raise WebhookSignatureInvalid("The Stripe-Signature timestamp is in the future.")
     try:
         stripe.Webhook.construct_event(
             payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=settings.STRIPE_WEBHOOK_TOLERANCE
@@ -73,19 +91,38 @@ def _minor(value: Any) -> int | None:
 
 
 def _on_payment_intent_succeeded(obj: dict[str, Any]) -> None:
-    if obj.get("status", "succeeded") != "succeeded":
+    """Pay the order only on Stripe's word, not the event's: the event names the PaymentIntent,
+    and the intent is read back from Stripe (with our secret key) for its status, amount,
+    currency and order. A correctly signed event (say, made with a leaked webhook secret) that
+    claims more than Stripe holds pays nothing. Stripe unreachable: `PaymentProviderError` (502)
+    rolls the event's record back, so Stripe delivers it again later."""
+    payment_intent_id = str(obj.get("id") or "")
+    if not payment_intent_id or not Payment.objects.filter(payment_intent_id=payment_intent_id).exists():
+        logger.warning("payment_intent.succeeded for unknown PaymentIntent %s", payment_intent_id or "?")
+        return
+    try:
+        intent = gateway.payment_intent_as_stripe_holds_it(payment_intent_id)
+    except gateway.StripeObjectMissing:
         logger.warning(
-            "payment_intent.succeeded for %s in status %s: ignored", obj.get("id"), obj.get("status")
+            "payment_intent.succeeded for %s, which Stripe does not know: ignored", payment_intent_id
         )
         return
-    received = obj.get("amount_received")
-    if received is None:  # older API versions (and the fake) only send `amount`
-        received = obj.get("amount")
+    if intent.get("status") != "succeeded":
+        logger.warning(
+            "payment_intent.succeeded for %s, which Stripe holds in status %s: ignored",
+            payment_intent_id,
+            intent.get("status"),
+        )
+        return
+    received = intent.get("amount_received")
+    if received is None:  # older API versions (and the fake) only have `amount`
+        received = intent.get("amount")
     services.payment_mark_succeeded(
-        payment_intent_id=str(obj.get("id", "")),
+        payment_intent_id=payment_intent_id,
         amount_received_minor=_minor(received),
-        currency=str(obj.get("currency") or ""),
-        order_id=(obj.get("metadata") or {}).get("order_id"),
+        currency=str(intent.get("currency") or ""),
+        # Every intent we create names its order; one that does not is not ours to settle.
+        order_id=str((intent.get("metadata") or {}).get("order_id") or ""),
     )
 
 
