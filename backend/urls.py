@@ -21,7 +21,13 @@ urlpatterns += [
     path("api/health/", HealthView.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Assets from drf-spectacular-sidecar (SPECTACULAR_SETTINGS *_DIST = "SIDECAR"); ReDoc's page
+    # without its web-font links (templates/api_docs/redoc.html): no CDN.
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="api_docs/redoc.html"),
+        name="redoc",
+    ),
     path("api/", include("users.urls")),
     path("api/", include("products.urls")),
     path("api/cart/", include("cart.urls")),
