@@ -287,7 +287,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- CORS / CSRF ----------------------------------------------------------------------
-CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://localhost:5173")
+# The local storefront's dev servers are the default only with DEBUG on. In production nothing is
+# allowed until CORS_ALLOWED_ORIGINS names the storefront (`check --deploy` warns: novacart.W004).
+CORS_ALLOWED_ORIGINS = env_list(
+    "CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://localhost:5173" if DEBUG else ""
+)
 CORS_ALLOW_HEADERS = (
     "accept",
     "authorization",

@@ -35,4 +35,16 @@ def production_services_check(app_configs=None, **kwargs) -> list[Warning]:
                 id="novacart.W003",
             )
         )
+    if not settings.DEBUG and not (
+        settings.CORS_ALLOWED_ORIGINS
+        or getattr(settings, "CORS_ALLOWED_ORIGIN_REGEXES", None)
+        or getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False)
+    ):
+        warnings.append(
+            Warning(
+                "CORS_ALLOWED_ORIGINS is empty: no browser storefront on another origin can call the API.",
+                hint="Set CORS_ALLOWED_ORIGINS to the storefront's origins, e.g. https://novacart.example.",
+                id="novacart.W004",
+            )
+        )
     return warnings
