@@ -353,9 +353,12 @@ if env("EMAIL_FILE_PATH"):
     EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
 
 # --- Celery -----------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+# The broker (and task results) may live in their own Redis, apart from the cache: render.yaml runs
+# a `noeviction` instance for the queue and an `allkeys-lru` one for the cache (README, Deployment).
+# Unset: the cache's REDIS_URL carries the queue too.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = env("CELERY_BROKER_URL") or REDIS_URL or None
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (env("CELERY_BROKER_URL") or REDIS_URL))
 CELERY_TASK_EAGER_PROPAGATES = True
 # At-least-once: a task is acknowledged after it ran, and re-queued if its worker dies mid-way.
 CELERY_TASK_ACKS_LATE = True

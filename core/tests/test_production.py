@@ -159,8 +159,10 @@ def test_render_blueprint_wires_every_process_and_service():
     for command in (web["buildCommand"], web["preDeployCommand"], web["startCommand"]):
         assert command in docs
     assert worker["startCommand"] in docs and beat["startCommand"] in docs
-    assert services["novacart-kv"]["type"] == "keyvalue"
-    assert services["novacart-kv"]["maxmemoryPolicy"] == "noeviction"
+    # Cache and queue in two instances: the cache may evict, the queue never (README, Deployment).
+    assert services["novacart-kv"]["type"] == services["novacart-broker"]["type"] == "keyvalue"
+    assert services["novacart-kv"]["maxmemoryPolicy"] == "allkeys-lru"
+    assert services["novacart-broker"]["maxmemoryPolicy"] == "noeviction"
     [database] = blueprint["databases"]
     assert (database["name"], database["postgresMajorVersion"]) == ("novacart-db", "15")
 
@@ -174,6 +176,11 @@ def test_render_blueprint_wires_every_process_and_service():
         assert variables["REDIS_URL"]["fromService"] == {
             "type": "keyvalue",
             "name": "novacart-kv",
+            "property": "connectionString",
+        }
+        assert variables["CELERY_BROKER_URL"]["fromService"] == {
+            "type": "keyvalue",
+            "name": "novacart-broker",
             "property": "connectionString",
         }
         assert "ALLOWED_HOSTS" in variables  # settings refuse to load without it when DEBUG is off
