@@ -100,3 +100,18 @@ def test_root_urlconf_installs_the_json_handlers():
     assert urls.handler403 == "core.views.permission_denied"
     assert urls.handler404 == "core.views.not_found"
     assert urls.handler500 == "core.views.server_error"
+
+
+def test_the_schema_documents_413_wherever_a_body_is_read():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    with_body = [
+        (path, method)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+    assert ("/api/addresses/", "post") in with_body
+    for path, method in with_body:
+        assert "413" in schema["paths"][path][method]["responses"], (path, method)
