@@ -119,7 +119,7 @@ def main() -> int:
 
     # --- register, then log in ---------------------------------------------------------------
     email = f"journey-{secrets.token_hex(4)}@example.com"
-    password = "Journey-pass-2024!"
+    password = f"Zq{secrets.token_hex(8)}!7"  # random: never "too similar" to the email
     registered = anonymous.post("/api/register/", {"email": email, "password": password}, expect=201)
     check(registered["email"] == email, f"register: {registered}")
     customer = sign_in(email, password)
@@ -231,7 +231,7 @@ def main() -> int:
     body = wait_for_mail(email, "password")
     match = re.search(r"/reset-password/(?P<uid>[\w-]+)/(?P<token>[\w-]+)", body)
     check(match is not None, f"no reset link in: {body[:300]}")
-    new_password = "Journey-new-2025!"
+    new_password = f"Wy{secrets.token_hex(8)}!3"
     anonymous.post(
         "/api/password-reset/confirm/",
         {"uid": match["uid"], "token": match["token"], "password": new_password},
