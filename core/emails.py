@@ -6,8 +6,8 @@ from typing import Any
 
 from celery.result import AsyncResult
 from django.db import transaction
-from kombu.exceptions import OperationalError as BrokerError
 
+from .background import task_enqueue
 from .tasks import send_templated_email
 
 logger = logging.getLogger(__name__)
@@ -22,17 +22,14 @@ def email_enqueue(
     `publish_options` go to `apply_async` (e.g. `queue`). The task's kwargs are shown to workers'
     logs and monitors only as `kwargsrepr`: recipients and links (a password-reset token) stay out.
     """
-    try:
-        return send_templated_email.apply_async(
-            kwargs={"to": to, "subject": subject, "template": template, "context": context},
-            kwargsrepr=repr({"template": template, "recipients": len(to)}),
-            **publish_options,
-        )
-    except BrokerError:
-        # The work this email reports has committed; a broker outage must not turn the response
-        # into a 500. The failure is logged (and reaches Sentry when configured).
-        logger.exception("email not queued: broker unavailable", extra={"template": template})
-        return None
+    # A broker failure is logged at ERROR and answered with None (core.background.task_enqueue):
+    # the work this email reports has committed, and must not turn into a 500.
+    return task_enqueue(
+        send_templated_email,
+        kwargs={"to": to, "subject": subject, "template": template, "context": context},
+        kwargsrepr=repr({"template": template, "recipients": len(to)}),
+        **publish_options,
+    )
 
 
 def email_send_on_commit(*, to: list[str], subject: str, template: str, context: dict) -> None:

@@ -2,6 +2,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
@@ -28,7 +29,12 @@ class CachedCountPaginator(Paginator):
         if not timeout or not hasattr(self.object_list, "query"):
             return super().count
         # Without ORDER BY: every ordering of the same filter shares one total.
-        sql, params = self.object_list.order_by().query.sql_with_params()
+        try:
+            sql, params = self.object_list.order_by().query.sql_with_params()
+        except EmptyResultSet:
+            # A filter that can match nothing (`.none()`, e.g. an unknown `?category=`, or an empty
+            # `__in`) has no SQL at all: the total is 0, with no query and nothing to cache.
+            return 0
         key = "pagination:count:" + hashlib.sha256(f"{sql}\x00{params!r}".encode()).hexdigest()
         count = cache.get(key)
         if count is None:

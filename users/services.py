@@ -21,10 +21,12 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from core.background import task_enqueue_on_commit
 from core.emails import email_send_on_commit
 
 from .models import PasswordResetToken, User
 from .selectors import user_email_taken, user_username_taken
+from .tasks import password_reset_send_task
 
 logger = logging.getLogger(__name__)
 
@@ -209,12 +211,27 @@ def password_reset_uid(*, user: User) -> str:
     return urlsafe_base64_encode(force_bytes(user.pk))
 
 
-@transaction.atomic
 def password_reset_request(*, email: str) -> None:
-    """Email a single-use reset link to the active account with this email, if there is one.
+    """Queue the password-reset mail for `email`; the worker decides whether there is an account.
 
-    Returns nothing either way, so a caller cannot tell whether the account exists. Only the
-    SHA-256 of the token is stored; the token itself exists only in the email.
+    The request itself neither looks the address up nor makes a token, so its answer (status, body
+    and time) is the same whether or not an account uses the email, and a broker failure is logged,
+    never raised (`core.background`). The address is the task's only argument and is kept out of
+    task logs (`kwargsrepr`).
+    """
+    task_enqueue_on_commit(
+        password_reset_send_task,
+        kwargs={"email": (email or "").strip()},
+        kwargsrepr=repr({"email": "<hidden>"}),
+    )
+
+
+@transaction.atomic
+def password_reset_send(*, email: str) -> None:
+    """In the worker: email a single-use reset link to the active account with this email, if there
+    is one (nothing otherwise).
+
+    Only the SHA-256 of the token is stored; the token itself exists only in the email.
     """
     user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
     if user is None:

@@ -127,7 +127,12 @@ def _send():
 def test_provider_errors_are_retried_until_the_email_goes_out(flaky_backend):
     flaky_backend.failures = 2
     result = _send()
-    assert result.get() == 1
+    # The eager result is already final: read it, not `.get()`. `.get()` refuses to run while
+    # Celery's process-wide "inside a task" flag is set, and that flag is a plain global that
+    # eager tasks run on two threads at once (the race tests' on-commit emails) can leave set
+    # ("Never call result.get() within a task!"): the intermittent failure this test had.
+    assert result.successful()
+    assert result.result == 1
     assert flaky_backend.attempts == 3
     assert len(mail.outbox) == 1
 
@@ -186,7 +191,9 @@ def test_unreachable_broker_is_logged_not_raised(not_eager, caplog):
             connection=connection,
         )
     assert result is None
-    assert any(record.getMessage() == "email not queued: broker unavailable" for record in caplog.records)
+    assert any(
+        record.getMessage() == "task not queued" and record.levelname == "ERROR" for record in caplog.records
+    )
 
 
 # --- a real worker --------------------------------------------------------------------------------------

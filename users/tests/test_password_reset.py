@@ -239,3 +239,90 @@ def test_confirm_missing_fields_is_400(api_client):
 
     assert response.status_code == 400
     assert set(response.data) == {"token", "password"}
+
+
+# --- sent from the worker, never inline --------------------------------------------------------
+@pytest.fixture
+def redis_broker_queue():
+    """Celery as in production (tasks published to Redis, not run inline) on a private queue;
+    yields a function returning the messages published to it."""
+    import base64
+    import json
+    import os
+    import uuid
+
+    import redis
+    from django.conf import settings as django_settings
+
+    from backend.celery import app as celery_app
+
+    url = os.environ.get("REDIS_URL") or django_settings.REDIS_URL
+    if not url:
+        pytest.skip("needs Redis (set REDIS_URL=redis://...)")
+    queue = f"novacart-test-{uuid.uuid4().hex[:12]}"
+    conf = celery_app.conf
+    saved = (conf.task_always_eager, conf.broker_url, conf.task_default_queue, celery_app._pool)
+    conf.task_always_eager, conf.broker_url, conf.task_default_queue = False, url, queue
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    client = redis.Redis.from_url(url)
+
+    def published() -> list[dict]:
+        # kombu LPUSHes and consumers BRPOP: oldest last.
+        messages = [json.loads(raw) for raw in reversed(client.lrange(queue, 0, -1))]
+        return [
+            {
+                "task": m["headers"]["task"],
+                "kwargsrepr": m["headers"]["kwargsrepr"],
+                "body": json.loads(base64.b64decode(m["body"])),
+            }
+            for m in messages
+        ]
+
+    yield published
+    client.delete(queue)
+    client.close()
+    conf.task_always_eager, conf.broker_url, conf.task_default_queue, celery_app._pool = saved
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.mark.redis
+def test_request_only_queues_the_email_address_for_the_worker(
+    api_client, ada, redis_broker_queue, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        known = request_reset(api_client, django_capture_on_commit_callbacks, "ada@example.com")
+        unknown = request_reset(api_client, django_capture_on_commit_callbacks, "nobody@example.com")
+
+    assert known.status_code == unknown.status_code == 200
+    assert known.content == unknown.content
+    # No account lookup and no token while serving the request: nothing to tell them apart by,
+    # in the answer or in its time.
+    touched = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "users_user" not in touched and "passwordresettoken" not in touched.lower()
+    assert PasswordResetToken.objects.count() == 0
+    assert mail.outbox == []
+
+    messages = redis_broker_queue()
+    assert [m["task"] for m in messages] == ["users.tasks.password_reset_send_task"] * 2
+    assert [m["body"][1] for m in messages] == [{"email": "ada@example.com"}, {"email": "nobody@example.com"}]
+    assert all("example.com" not in m["kwargsrepr"] for m in messages)
+
+
+def test_the_worker_task_sends_a_working_link(api_client, ada, django_capture_on_commit_callbacks):
+    from users.tasks import password_reset_send_task
+
+    with django_capture_on_commit_callbacks(execute=True):
+        password_reset_send_task.apply(kwargs={"email": "ada@example.com"})
+        password_reset_send_task.apply(kwargs={"email": "nobody@example.com"})
+    assert len(mail.outbox) == 1
+    match = LINK.search(mail.outbox[0].body)
+    response = api_client.post(
+        CONFIRM_URL, {"uid": match["uid"], "token": match["token"], "password": NEW_PASSWORD}
+    )
+    assert response.status_code == 200
+    ada.refresh_from_db()
+    assert ada.check_password(NEW_PASSWORD)
