@@ -10,7 +10,8 @@ Quantity rules, shared by every write:
 - a line holds 1..CART_MAX_LINE_QUANTITY (99) units; 0 removes it;
 - a change that raises a line must fit the product's current stock (409 `insufficient_stock`
   with `available` = the stock) and the per-line cap (409 `quantity_limit_exceeded`), and the
-  product must be active (409 `product_unavailable`);
+  product must be active (409 `product_unavailable`); the cart's total must stay storable as
+  an order (409 `amount_too_large`, `pricing.totals.check_storable`);
 - a change that lowers a line (or removes it) is always accepted, even when the line is above
   the stock or the product has been deactivated since it was added.
 """
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from core.exceptions import ApplicationError, InsufficientStock, NotFound, ProductUnavailable
+from pricing import totals as pricing
 from products.models import Product
 
 from .models import Cart, CartItem
@@ -99,6 +101,14 @@ def _check_can_raise_to(*, product: Product, quantity: int) -> None:
     )
 
 
+def _check_cart_total_with(*, cart_id: int, product: Product, quantity: int) -> None:
+    """The cart with this product's line at `quantity` must still be storable as an order."""
+    others = CartItem.objects.filter(cart_id=cart_id).exclude(product=product).select_related("product")
+    line_totals = [pricing.line_total(price=item.product.price, quantity=item.quantity) for item in others]
+    line_totals.append(pricing.line_total(price=product.price, quantity=quantity))
+    pricing.check_storable(pricing.totals_for(line_totals))
+
+
 def _item_locked_get(*, cart: Cart, item_id: int) -> CartItem:
     """A line of this cart (the cart row is already locked), else 404: another user's line is not found."""
     item = CartItem.objects.select_related("product").filter(cart=cart, pk=item_id).first()
@@ -114,6 +124,7 @@ def _item_apply_quantity(*, item: CartItem, quantity: int) -> None:
         return
     if quantity > item.quantity:
         _check_can_raise_to(product=item.product, quantity=quantity)
+        _check_cart_total_with(cart_id=item.cart_id, product=item.product, quantity=quantity)
     if quantity != item.quantity:
         item.quantity = quantity
         item.save(update_fields=["quantity"])
@@ -130,6 +141,7 @@ def cart_item_add(*, user, product_id: int, quantity: int = 1) -> Cart:
     item = CartItem.objects.filter(cart=cart, product=product).first()
     current = item.quantity if item is not None else 0
     _check_can_raise_to(product=product, quantity=current + quantity)
+    _check_cart_total_with(cart_id=cart.pk, product=product, quantity=current + quantity)
     if item is None:
         CartItem.objects.create(cart=cart, product=product, quantity=quantity)
     else:

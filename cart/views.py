@@ -67,7 +67,7 @@ class CartViewSet(viewsets.GenericViewSet):
             409: OpenApiResponse(
                 CartErrorSerializer,
                 description="`insufficient_stock` (with `available`), `product_unavailable` or "
-                "`quantity_limit_exceeded` (the line would pass 99).",
+                "`quantity_limit_exceeded` (the line would pass 99), `amount_too_large`.",
             ),
         },
         examples=[OpenApiExample("Add two", value={"product_id": 12, "quantity": 2}, request_only=True)],
@@ -90,7 +90,7 @@ class CartViewSet(viewsets.GenericViewSet):
             409: OpenApiResponse(
                 CartErrorSerializer,
                 description="Raising the line: `insufficient_stock`, `product_unavailable`, "
-                "`quantity_limit_exceeded`.",
+                "`quantity_limit_exceeded`, `amount_too_large`.",
             ),
         },
         examples=[

@@ -80,6 +80,12 @@ class AmountMismatch(ApplicationError):
     default_message = "The amount does not match the order total."
 
 
+class AmountTooLarge(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "amount_too_large"
+    default_message = "This amount is too large to be processed."
+
+
 class PaymentProviderError(ApplicationError):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_code = "payment_provider_error"

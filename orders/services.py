@@ -33,6 +33,7 @@ from core.money import quantize_money
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from payments.models import Payment, Refund
+from pricing import totals as pricing
 
 from .emails import order_email_cancelled, order_email_confirmation, order_email_shipped
 from .models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod
@@ -162,13 +163,6 @@ def _order_insert(**fields) -> Order:
     raise AssertionError("unreachable")
 
 
-def order_shipping_for(*, subtotal: Decimal) -> Decimal:
-    """Flat rate, free from `FREE_SHIPPING_THRESHOLD` up; nothing to ship costs nothing."""
-    if subtotal <= 0 or subtotal >= settings.FREE_SHIPPING_THRESHOLD:
-        return Decimal("0.00")
-    return quantize_money(settings.SHIPPING_FLAT_RATE)
-
-
 def order_create_from_cart(*, user, shipping_address_id: int, payment_method: str) -> CheckoutResult:
     """Turn the user's cart into an order, all or nothing, in one transaction.
 
@@ -225,7 +219,6 @@ def _order_create_from_cart(
     item_rows = []
     for line in lines:
         product = products[line.product_id]
-        unit_price = quantize_money(product.price)
         item_rows.append(
             OrderItem(
                 product=product,
@@ -233,22 +226,23 @@ def _order_create_from_cart(
                 product_brand=product.brand,
                 product_image=product.image.name if product.image else "",
                 sku=product.sku,
-                unit_price=unit_price,
+                unit_price=pricing.unit_price(product.price),
                 quantity=line.quantity,
-                line_total=quantize_money(unit_price * line.quantity),
+                line_total=pricing.line_total(price=product.price, quantity=line.quantity),
             )
         )
-    subtotal = quantize_money(sum((row.line_total for row in item_rows), Decimal("0")))
-    shipping_total = order_shipping_for(subtotal=subtotal)
     is_card = payment_method == PaymentMethod.CARD
+    totals = pricing.check_storable(
+        pricing.totals_for(row.line_total for row in item_rows), card=is_card, currency=settings.CURRENCY
+    )
     now = timezone.now()
     order = _order_insert(
         user=user,
         status=S.PENDING if is_card else S.CONFIRMED,
         payment_method=payment_method,
-        subtotal=subtotal,
-        shipping_total=shipping_total,
-        total=subtotal + shipping_total,
+        subtotal=totals.subtotal,
+        shipping_total=totals.shipping,
+        total=totals.total,
         currency=settings.CURRENCY,
         email=user.email or "",
         shipping_address=address_selectors.address_snapshot(address=address),
@@ -361,7 +355,7 @@ def order_item_mark_refunded(*, order_item_id: int, amount: Decimal) -> OrderIte
         raise InvalidTransition(f"Item {item.pk} has no refund waiting for confirmation.")
     item.status = ItemStatus.REFUNDED
     if not item.refunded_amount:
-        item.refunded_amount = min(quantize_money(amount), item.line_total)
+        item.refunded_amount = pricing.line_refunded_amount(refund=amount, line_total=item.line_total)
     item.save(update_fields=["status", "refunded_amount"])
     confirmed = f"{quantize_money(amount)} {order.currency.upper()}"
     note = f"Refund of {confirmed} for {item.product_name} confirmed."
@@ -470,21 +464,20 @@ def order_expire_pending(*, now: datetime | None = None) -> int:
 
 
 def _refundable(order: Order) -> Decimal:
-    """What may still go back: never more than the order total minus our refunds, nor more than
-    is left on the captured payment (refunds made in the Stripe Dashboard included)."""
-    return max(
-        min(order.total - order.amount_refunded, payment_selectors.payment_refundable_amount(order=order)),
-        Decimal("0.00"),
+    """What may still go back on the order (`pricing.refundable`)."""
+    return pricing.refundable(
+        total=order.total,
+        refunded=order.amount_refunded,
+        payment_left=payment_selectors.payment_refundable_amount(order=order),
     )
 
 
 def _recompute_unpaid_totals(order: Order) -> None:
     """An unpaid order owes for its active lines only (the cash a courier collects, the intent amount)."""
     remaining = order.items.filter(status=ItemStatus.ACTIVE)
-    subtotal = quantize_money(sum((item.line_total for item in remaining), Decimal("0")))
-    order.subtotal = subtotal
-    order.shipping_total = order_shipping_for(subtotal=subtotal)
-    order.total = subtotal + order.shipping_total
+    order.subtotal, order.shipping_total, order.total = pricing.totals_for(
+        item.line_total for item in remaining
+    )
     order.save(update_fields=["subtotal", "shipping_total", "total", "updated_at"])
 
 
@@ -522,8 +515,12 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
     note = f"Cancelled {item.quantity} x {item.product_name}" + (f": {reason}" if reason else ".")
 
     if order.status == S.PAID:
-        wanted = item.line_total + (Decimal("0") if others_active else order.shipping_total)
-        amount = min(wanted, _refundable(order))
+        amount = pricing.line_refund(
+            line_total=item.line_total,
+            shipping=order.shipping_total,
+            last_active_line=not others_active,
+            refundable_left=_refundable(order),
+        )
         if amount > 0:
             refund = payment_services.payment_refund_create(
                 order=order, amount=amount, order_item=item, reason=reason or "Item cancelled by customer."
@@ -533,7 +530,7 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
                 if refund.status == Refund.Status.SUCCEEDED
                 else ItemStatus.REFUND_REQUESTED
             )
-            item.refunded_amount = min(amount, item.line_total)
+            item.refunded_amount = pricing.line_refunded_amount(refund=amount, line_total=item.line_total)
             order.amount_refunded += amount
             order.save(update_fields=["amount_refunded", "updated_at"])
             note += f" Refund of {amount} {order.currency.upper()} requested."

@@ -31,6 +31,4 @@ def payment_refundable_amount(*, order: Order) -> Decimal:
         .order_by("-created_at", "-id")
         .first()
     )
-    if payment is None:
-        return Decimal("0.00")
-    return max(payment.amount_received - payment.amount_refunded, Decimal("0.00"))
+    return payment.refundable_left if payment is not None else Decimal("0.00")

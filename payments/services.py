@@ -201,7 +201,7 @@ def payment_refund_create(
         raise ApplicationError(
             "This order has no captured card payment to refund.", code="no_payment", status_code=409
         )
-    refundable = payment.amount_received - payment.amount_refunded
+    refundable = payment.refundable_left
     if amount <= 0 or amount > refundable:
         raise ApplicationError(
             f"The refund would exceed what was paid ({refundable} {payment.currency.upper()} left).",
