@@ -56,6 +56,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.REFUNDED: frozenset(),
 }
 
+# The line-status machine: an active line is cancelled, or refunded (at once or once Stripe
+# confirms); every line status change goes through `_items_move`.
+ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
+    ItemStatus.ACTIVE: frozenset({ItemStatus.CANCELLED, ItemStatus.REFUND_REQUESTED, ItemStatus.REFUNDED}),
+    ItemStatus.REFUND_REQUESTED: frozenset({ItemStatus.REFUNDED}),
+    ItemStatus.CANCELLED: frozenset(),
+    ItemStatus.REFUNDED: frozenset(),
+}
+
 STATUS_TIMESTAMPS: dict[str, str] = {
     S.PAID: "paid_at",
     S.SHIPPED: "shipped_at",
@@ -118,6 +127,35 @@ def _apply_transition(order: Order, to_status: str, *, actor=None, note: str = "
     order.save(update_fields=update_fields)
     _event_create(order=order, from_status=from_status, status=to_status, note=note, actor=actor)
     return order
+
+
+def _items_move(
+    items: list[OrderItem], to_status: str, *, reason: str = "", refunded_amount: Decimal | None = None
+) -> None:
+    """Move lines of an order the caller has locked; the one place a line's status changes.
+
+    Refuses what `ITEM_TRANSITIONS` does not allow (409 `invalid_transition`). A line leaving
+    ACTIVE is stamped `cancelled_at` (and `cancel_reason` when a reason is given). A line becoming
+    REFUNDED records `refunded_amount` when given, else (nothing recorded yet) its line total.
+    """
+    now = timezone.now()
+    for item in items:
+        if to_status not in ITEM_TRANSITIONS.get(item.status, frozenset()):
+            raise InvalidTransition(
+                f"Item {item.pk} is {item.status} and cannot become {to_status}.",
+                extra={"item_status": item.status},
+            )
+        if item.status == ItemStatus.ACTIVE:
+            item.cancelled_at = now
+            if reason:
+                item.cancel_reason = reason[:500]
+        if refunded_amount is not None:
+            item.refunded_amount = refunded_amount
+        elif to_status == ItemStatus.REFUNDED and not item.refunded_amount:
+            item.refunded_amount = item.line_total
+        item.status = to_status
+    if items:
+        OrderItem.objects.bulk_update(items, ["status", "cancelled_at", "cancel_reason", "refunded_amount"])
 
 
 @transaction.atomic
@@ -291,20 +329,12 @@ def _active_items_locked(order: Order) -> list[OrderItem]:
     return list(order.items.select_for_update().filter(status=ItemStatus.ACTIVE).order_by("id"))
 
 
-def _items_close(items: list[OrderItem], *, status: str, refunded: bool, reason: str = "") -> None:
+def _items_close(items: list[OrderItem], *, status: str, reason: str = "") -> None:
     """Close active lines (the order is locked), releasing their stock."""
     if not items:
         return
-    now = timezone.now()
     product_stock_release(lines=[(item.product_id, item.quantity) for item in items])
-    for item in items:
-        item.status = status
-        item.cancelled_at = now
-        if reason:
-            item.cancel_reason = reason[:500]
-        if refunded:
-            item.refunded_amount = item.line_total
-    OrderItem.objects.bulk_update(items, ["status", "cancelled_at", "cancel_reason", "refunded_amount"])
+    _items_move(items, status, reason=reason)
 
 
 @transaction.atomic
@@ -319,7 +349,7 @@ def order_mark_refunded(*, order_id: int, note: str = "") -> Order:
         return order
     if order.status != S.PAID:
         raise _transition_refused(order, S.REFUNDED)
-    _items_close(_active_items_locked(order), status=ItemStatus.REFUNDED, refunded=True)
+    _items_close(_active_items_locked(order), status=ItemStatus.REFUNDED)
     return _apply_transition(order, S.REFUNDED, note=note or "Refunded in full.", amount_refunded=order.total)
 
 
@@ -353,10 +383,12 @@ def order_item_mark_refunded(*, order_item_id: int, amount: Decimal) -> OrderIte
         return item
     if item.status != ItemStatus.REFUND_REQUESTED:
         raise InvalidTransition(f"Item {item.pk} has no refund waiting for confirmation.")
-    item.status = ItemStatus.REFUNDED
-    if not item.refunded_amount:
-        item.refunded_amount = pricing.line_refunded_amount(refund=amount, line_total=item.line_total)
-    item.save(update_fields=["status", "refunded_amount"])
+    _items_move(
+        [item],
+        ItemStatus.REFUNDED,
+        refunded_amount=item.refunded_amount
+        or pricing.line_refunded_amount(refund=amount, line_total=item.line_total),
+    )
     confirmed = f"{quantize_money(amount)} {order.currency.upper()}"
     note = f"Refund of {confirmed} for {item.product_name} confirmed."
     _event_create(order=order, from_status=order.status, status=order.status, note=note)
@@ -383,7 +415,7 @@ def _order_cancel_locked(
     if restore_cart:
         # The cart row before any product row: the same lock order as checkout.
         cart_services.cart_lock_for_checkout(user=order.user)
-    _items_close(items, status=ItemStatus.CANCELLED, refunded=False, reason=reason)
+    _items_close(items, status=ItemStatus.CANCELLED, reason=reason)
     if restore_cart and items:
         cart_services.cart_restore_lines(
             user=order.user,
@@ -510,8 +542,6 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
     reason = (reason or "").strip()[:500]
     others_active = order.items.filter(status=ItemStatus.ACTIVE).exclude(pk=item.pk).exists()
     product_stock_release(lines=[(item.product_id, item.quantity)])
-    item.cancelled_at = timezone.now()
-    item.cancel_reason = reason
     note = f"Cancelled {item.quantity} x {item.product_name}" + (f": {reason}" if reason else ".")
 
     if order.status == S.PAID:
@@ -525,22 +555,22 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
             refund = payment_services.payment_refund_create(
                 order=order, amount=amount, order_item=item, reason=reason or "Item cancelled by customer."
             )
-            item.status = (
+            _items_move(
+                [item],
                 ItemStatus.REFUNDED
                 if refund.status == Refund.Status.SUCCEEDED
-                else ItemStatus.REFUND_REQUESTED
+                else ItemStatus.REFUND_REQUESTED,
+                reason=reason,
+                refunded_amount=pricing.line_refunded_amount(refund=amount, line_total=item.line_total),
             )
-            item.refunded_amount = pricing.line_refunded_amount(refund=amount, line_total=item.line_total)
             order.amount_refunded += amount
             order.save(update_fields=["amount_refunded", "updated_at"])
             note += f" Refund of {amount} {order.currency.upper()} requested."
         else:
-            item.status = ItemStatus.CANCELLED
-        item.save(update_fields=["status", "cancelled_at", "cancel_reason", "refunded_amount"])
+            _items_move([item], ItemStatus.CANCELLED, reason=reason)
         _event_create(order=order, from_status=order.status, status=order.status, note=note, actor=user)
     else:
-        item.status = ItemStatus.CANCELLED
-        item.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+        _items_move([item], ItemStatus.CANCELLED, reason=reason)
         _event_create(order=order, from_status=order.status, status=order.status, note=note, actor=user)
         if others_active:
             _recompute_unpaid_totals(order)
@@ -598,7 +628,7 @@ def order_refund(*, order_id: int, actor=None, reason: str = "") -> Order:
         payment_services.payment_refund_create(
             order=order, amount=amount, reason=reason or "Refunded by staff."
         )
-    _items_close(_active_items_locked(order), status=ItemStatus.REFUNDED, refunded=True, reason=reason)
+    _items_close(_active_items_locked(order), status=ItemStatus.REFUNDED, reason=reason)
     return _apply_transition(
         order,
         S.REFUNDED,
