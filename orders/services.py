@@ -28,17 +28,17 @@ from django.utils import timezone
 
 from addresses import selectors as address_selectors
 from cart import services as cart_services
-from core.exceptions import ApplicationError, CartEmpty, InvalidTransition, NotFound, ProductUnavailable
+from core.exceptions import ApplicationError, CartEmpty, InvalidTransition, NotFound
 from core.money import quantize_money
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from payments.models import Payment, Refund
 from pricing import totals as pricing
+from products.stock import stock_check_for_purchase, stock_release, stock_take
 
 from .emails import order_email_cancelled, order_email_confirmation, order_email_shipped
 from .models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod
 from .selectors import estimated_delivery_date, order_get_for_update
-from .stock import product_stock_check, product_stock_release, product_stock_take
 
 logger = logging.getLogger(__name__)
 
@@ -244,15 +244,11 @@ def _order_create_from_cart(
     if not lines:
         raise CartEmpty()
     address = address_selectors.address_get_for_user(user=user, address_id=shipping_address_id)
-    for line in lines:
-        if not line.product.is_active:
-            raise ProductUnavailable(
-                f"{line.product.name} is no longer available.", extra={"product_id": line.product_id}
-            )
     wanted = [(line.product_id, line.quantity) for line in lines]
     # A plain read, no lock: an obviously short cart fails here, before any PaymentIntent exists.
-    # The snapshot is of these rows; `product_stock_take` below is what decides.
-    products = product_stock_check(lines=wanted)
+    # The snapshot is of these rows; `stock_take` below is what decides. Inactive products are
+    # 409 `product_unavailable`, every short line is listed in one 409 `insufficient_stock`.
+    products = stock_check_for_purchase(lines=wanted)
 
     item_rows = []
     for line in lines:
@@ -305,7 +301,7 @@ def _order_create_from_cart(
         payment = payment_services.payment_intent_create_for_order(order=order)
         created_intents.append(payment.payment_intent_id)
     # The last writes before commit: product row locks are held only from here to the commit.
-    product_stock_take(lines=wanted)
+    stock_take(lines=wanted)
     if not is_card:
         order_email_confirmation(order=order)
     return CheckoutResult(order=order, payment=payment)
@@ -333,7 +329,7 @@ def _items_close(items: list[OrderItem], *, status: str, reason: str = "") -> No
     """Close active lines (the order is locked), releasing their stock."""
     if not items:
         return
-    product_stock_release(lines=[(item.product_id, item.quantity) for item in items])
+    stock_release(lines=[(item.product_id, item.quantity) for item in items])
     _items_move(items, status, reason=reason)
 
 
@@ -541,7 +537,7 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
 
     reason = (reason or "").strip()[:500]
     others_active = order.items.filter(status=ItemStatus.ACTIVE).exclude(pk=item.pk).exists()
-    product_stock_release(lines=[(item.product_id, item.quantity)])
+    stock_release(lines=[(item.product_id, item.quantity)])
     note = f"Cancelled {item.quantity} x {item.product_name}" + (f": {reason}" if reason else ".")
 
     if order.status == S.PAID:
