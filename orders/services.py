@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from addresses import selectors as address_selectors
+from cart import selectors as cart_selectors
 from cart import services as cart_services
 from core.exceptions import ApplicationError, CartEmpty, InvalidTransition, NotFound
 from core.money import quantize_money
@@ -36,6 +37,7 @@ from payments.models import Payment, Refund
 from pricing import totals as pricing
 from products.stock import stock_check_for_purchase, stock_release, stock_take
 
+from . import selectors as order_selectors
 from .emails import order_email_cancelled, order_email_confirmation, order_email_shipped
 from .models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod
 from .selectors import estimated_delivery_date, order_get_for_update
@@ -634,7 +636,45 @@ def order_refund(*, order_id: int, actor=None, reason: str = "") -> Order:
     )
 
 
-# --- Storefront card checkouts --------------------------------------------------------------------
+# --- Checkout policy: one open card checkout per customer ---------------------------------------
+
+RELEASED_FOR_CARD = "Checkout reopened by the customer; lines returned to the cart for a new card order."
+RELEASED_FOR_COD = "Customer chose cash on delivery; lines returned to the cart."
+
+
+@transaction.atomic
+def order_checkout_card(*, user, shipping_address_id: int) -> Payment:
+    """The customer's one open card checkout, reused or made anew; returns its Payment.
+
+    Reused (its PaymentIntent answered again, `payment_intent_get_or_create_for_order`) when the
+    cart is empty and the open order ships to this address as it is now; otherwise every unpaid
+    card order of the customer goes back into the cart (`order_release_open_card_checkouts`) and
+    one card order is made from the whole cart, so it holds everything and ships where the
+    customer now says. All in one transaction: if the new order fails, the old one is as it was.
+    """
+    address = address_selectors.address_get_for_user(user=user, address_id=shipping_address_id)
+    open_order = order_selectors.order_open_card_checkout(user=user)
+    if (
+        open_order is not None
+        and not cart_selectors.cart_detail(user=user).items.all()
+        and open_order.shipping_address == address_selectors.address_snapshot(address=address)
+    ):
+        return payment_services.payment_intent_get_or_create_for_order(order_id=open_order.pk, user=user)
+    order_release_open_card_checkouts(user=user, reason=RELEASED_FOR_CARD)
+    return order_create_from_cart(
+        user=user, shipping_address_id=address.pk, payment_method=PaymentMethod.CARD
+    ).payment
+
+
+@transaction.atomic
+def order_checkout_cash(*, user, shipping_address_id: int) -> CheckoutResult:
+    """A cash-on-delivery order from the cart, after the customer's open card checkout (if any)
+    went back into the cart (they opened the card tab, then chose cash on delivery). If the COD
+    order fails, everything rolls back and the card checkout is as it was."""
+    order_release_open_card_checkouts(user=user, reason=RELEASED_FOR_COD)
+    return order_create_from_cart(
+        user=user, shipping_address_id=shipping_address_id, payment_method=PaymentMethod.COD
+    )
 
 
 @transaction.atomic
@@ -652,7 +692,8 @@ def order_release_open_card_checkouts(*, user, actor=None, reason: str) -> int:
     or an expiry run cancelled meanwhile is left alone. If Stripe says money for one of them is
     already moving (the webhook not yet here), nothing is released: 409 `payment_in_progress`.
 
-    Backs the rule "a customer has at most one open card checkout" of the storefront profile.
+    Backs the rule "a customer has at most one open card checkout" (`order_checkout_card`,
+    `order_checkout_cash`).
     """
     orders = list(
         Order.objects.select_for_update()
