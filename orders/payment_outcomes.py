@@ -11,14 +11,14 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from core.exceptions import AmountMismatch, InvalidTransition, NotFound
+from core.exceptions import AmountMismatch, InvalidTransition
 from core.money import to_minor_units
 from payments import services as payment_services
 from payments.models import Payment, Refund
 
 from . import services
 from .models import ItemStatus, Order, OrderStatus, PaymentMethod
-from .selectors import order_get_for_update
+from .selectors import order_get_for_update, order_get_own_for_update
 
 S = OrderStatus
 
@@ -34,12 +34,7 @@ def payable_order(*, order_id: int, user, amount: int | None) -> Order:
     or expired order; 400 `amount_mismatch` (with `expected_amount`) when `amount` (minor units)
     is given and is not the total.
     """
-    try:
-        order = order_get_for_update(order_id=order_id)
-    except NotFound:
-        order = None
-    if order is None or order.user_id != user.pk:
-        raise NotFound("Order not found.")
+    order = order_get_own_for_update(order_id=order_id, user=user)
     if order.payment_method != PaymentMethod.CARD:
         raise InvalidTransition("This is a cash-on-delivery order; it is not paid by card.")
     if order.status != S.PENDING:

@@ -40,7 +40,7 @@ from products.stock import stock_check_for_purchase, stock_release, stock_take
 from . import selectors as order_selectors
 from .emails import order_email_cancelled, order_email_confirmation, order_email_shipped
 from .models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod
-from .selectors import estimated_delivery_date, order_get_for_update
+from .selectors import estimated_delivery_date, order_get_for_update, order_get_own_for_update
 
 logger = logging.getLogger(__name__)
 
@@ -463,6 +463,13 @@ def order_cancel(
     )
 
 
+@transaction.atomic
+def order_cancel_by_customer(*, order_id: int, user, reason: str = "Cancelled by the customer.") -> Order:
+    """The owner cancels their order, as `order_cancel`; anyone else's order is 404."""
+    order = order_get_own_for_update(order_id=order_id, user=user)
+    return _order_cancel_locked(order, actor=user, reason=reason)
+
+
 def order_expire_pending(*, now: datetime | None = None) -> int:
     """Cancel every PENDING card order past `expires_at`, exactly as a user cancel; returns how many.
 
@@ -524,9 +531,7 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
       lines; a card order's PaymentIntent is replaced by one for the new total.
     - When no line is left active, the order becomes REFUNDED (paid) or CANCELLED (unpaid).
     """
-    order = order_get_for_update(order_id=order_id)
-    if user is None or order.user_id != user.pk:
-        raise NotFound("Order not found.")
+    order = order_get_own_for_update(order_id=order_id, user=user)
     item = OrderItem.objects.select_for_update().filter(order=order, pk=item_id).first()
     if item is None:
         raise NotFound("Order item not found.")

@@ -57,12 +57,6 @@ class OrderViewSet(viewsets.GenericViewSet):
         qs = selectors.order_queryset_with_details()
         return qs if self.request.user.is_staff else qs.filter(user=self.request.user)
 
-    def _own_order(self, pk) -> Order:
-        order = Order.objects.filter(user=self.request.user, pk=path_id(pk, "Order")).only("pk").first()
-        if order is None:
-            raise NotFound("Order not found.")
-        return order
-
     def _any_order_id(self, pk) -> int:
         order_id = path_id(pk, "Order")
         if not Order.objects.filter(pk=order_id).exists():
@@ -172,8 +166,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         responses={200: OrderOutputSerializer, 401: R401, 404: R404, 409: R409_TRANSITION},
     )
     def cancel(self, request: Request, pk: int) -> Response:
-        order = self._own_order(pk)
-        services.order_cancel(order_id=order.pk, actor=request.user, reason="Cancelled by the customer.")
+        order = services.order_cancel_by_customer(order_id=path_id(pk, "Order"), user=request.user)
         return self._order_response(order.pk)
 
     @extend_schema(
@@ -199,9 +192,8 @@ class OrderViewSet(viewsets.GenericViewSet):
     def cancel_item(self, request: Request, pk: int, item_id: int) -> Response:
         serializer = OrderItemCancelInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = self._own_order(pk)
-        services.order_item_cancel(
-            order_id=order.pk,
+        order = services.order_item_cancel(
+            order_id=path_id(pk, "Order"),
             item_id=path_id(item_id, "Order item"),
             user=request.user,
             reason=serializer.validated_data["reason"],

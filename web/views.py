@@ -598,7 +598,6 @@ class WebCancelItemView(PrivateView):
     )
     def post(self, request: Request) -> Response:
         data = _valid(WebCancelItemInputSerializer, request.data)
-        self._item(request, order_id=data["orderId"], item_id=data["itemId"])  # the caller's, else 404
         order_services.order_item_cancel(
             order_id=data["orderId"], item_id=data["itemId"], user=request.user, reason=data["reason"]
         )

@@ -49,3 +49,46 @@ def test_the_checker_sees_late_imports(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from orders import services\n    import cart.models\n")
     assert imported_packages(module) == {"orders", "cart"}
+
+
+def _web_sources() -> list[Path]:
+    return source_files("web")
+
+
+def test_the_storefront_profile_opens_no_transaction():
+    """web/ only translates shapes: transactions belong to the services it calls."""
+    offenders = []
+    for path in _web_sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.ImportFrom) else []
+            if "transaction" in names and node.module == "django.db":
+                offenders.append(str(path.relative_to(ROOT)))
+            if isinstance(node, ast.Attribute) and node.attr == "atomic":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_the_storefront_profile_renders_no_error_body():
+    """Errors are raised and rendered by core.exceptions.api_exception_handler only: no view in
+    web/ builds a Response with a 4xx/5xx status."""
+    offenders = []
+    for path in _web_sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Response"):
+                continue
+            for keyword in node.keywords:
+                text = ast.unparse(keyword.value)
+                if keyword.arg == "status" and ("HTTP_4" in text or "HTTP_5" in text or "exc." in text):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_max_id_is_defined_once():
+    definitions = []
+    for path in ROOT.glob("*/**/*.py"):
+        if ".venv" in path.parts or "tests" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "MAX_ID" for t in node.targets):
+                definitions.append(str(path.relative_to(ROOT)))
+    assert definitions == ["core/ids.py"]
