@@ -39,7 +39,7 @@ def payable_order(*, order_id: int, user, amount: int | None) -> Order:
         raise InvalidTransition("This is a cash-on-delivery order; it is not paid by card.")
     if order.status != S.PENDING:
         raise InvalidTransition(f"Only a pending order can be paid; this order is {order.status}.")
-    if order.expires_at is not None and order.expires_at <= timezone.now():
+    if order.is_expired(timezone.now()):
         raise InvalidTransition("This order has expired; please place it again.")
     expected = to_minor_units(order.total, order.currency)
     if amount is not None and amount != expected:

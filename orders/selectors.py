@@ -79,7 +79,7 @@ def order_open_card_checkout(*, user) -> Order | None:
             status=OrderStatus.PENDING,
             payment_method=PaymentMethod.CARD,
         )
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .exclude(Order.expired_q(timezone.now()))
         .order_by("-created_at", "-id")
         .first()
     )

@@ -479,7 +479,7 @@ def order_expire_pending(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     candidates = list(
-        Order.objects.filter(status=S.PENDING, payment_method=PaymentMethod.CARD, expires_at__lte=now)
+        Order.objects.filter(Order.expired_q(now), status=S.PENDING, payment_method=PaymentMethod.CARD)
         .order_by("expires_at", "id")
         .values_list("pk", flat=True)
     )
@@ -488,7 +488,7 @@ def order_expire_pending(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             order = (
                 Order.objects.select_for_update(skip_locked=True)
-                .filter(pk=order_id, status=S.PENDING, expires_at__lte=now)
+                .filter(Order.expired_q(now), pk=order_id, status=S.PENDING)
                 .first()
             )
             if order is None:
