@@ -1,4 +1,4 @@
-"""Cart reads: the cart with its lines in a fixed number of queries, and the money helpers."""
+"""Cart reads: the cart with its lines in a fixed number of queries, and its money (from `pricing`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, prefetch_related_objects
 
-from core.money import quantize_money
+from pricing import totals as pricing
 
 from .models import Cart, CartItem
 
@@ -36,12 +36,12 @@ def cart_detail(*, user) -> Cart:
 
 
 def cart_line_total(*, item: CartItem) -> Decimal:
-    """Current unit price times quantity, rounded to cents."""
-    return quantize_money(item.product.price * item.quantity)
+    """The line at the product's current price (`pricing.line_total`)."""
+    return pricing.line_total(price=item.product.price, quantity=item.quantity)
 
 
 def cart_subtotal(*, items: Iterable[CartItem]) -> Decimal:
-    return quantize_money(sum((cart_line_total(item=item) for item in items), Decimal("0")))
+    return pricing.subtotal(cart_line_total(item=item) for item in items)
 
 
 def cart_total_items(*, items: Iterable[CartItem]) -> int:

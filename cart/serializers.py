@@ -2,13 +2,13 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from core.ids import id_field
 from products.serializers import ProductOutputSerializer
 
 from .models import Cart, CartItem
 from .selectors import cart_line_total, cart_subtotal, cart_total_items
 from .services import STEP_ACTIONS
 
-MAX_ID = 2**63 - 1  # bigint: a larger id would be a database error, not a 404
 MAX_BULK_IDS = 500
 
 
@@ -67,7 +67,7 @@ class CartOutputSerializer(serializers.ModelSerializer):
 
 
 class CartAddInputSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    product_id = id_field()
     quantity = serializers.IntegerField(min_value=1, max_value=settings.CART_MAX_LINE_QUANTITY, default=1)
 
 
@@ -88,7 +88,7 @@ class CartUpdateInputSerializer(serializers.Serializer):
 
 class CartItemIdsInputSerializer(serializers.Serializer):
     item_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        child=id_field(),
         allow_empty=False,
         max_length=MAX_BULK_IDS,
     )

@@ -10,7 +10,8 @@ Quantity rules, shared by every write:
 - a line holds 1..CART_MAX_LINE_QUANTITY (99) units; 0 removes it;
 - a change that raises a line must fit the product's current stock (409 `insufficient_stock`
   with `available` = the stock) and the per-line cap (409 `quantity_limit_exceeded`), and the
-  product must be active (409 `product_unavailable`);
+  product must be active (409 `product_unavailable`); the cart's total must stay storable as
+  an order (409 `amount_too_large`, `pricing.totals.check_storable`);
 - a change that lowers a line (or removes it) is always accepted, even when the line is above
   the stock or the product has been deactivated since it was added.
 """
@@ -20,7 +21,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from core.exceptions import ApplicationError, InsufficientStock, NotFound, ProductUnavailable
+from core.exceptions import ApplicationError, NotFound
+from pricing import totals as pricing
+from products import stock
 from products.models import Product
 
 from .models import Cart, CartItem
@@ -78,25 +81,16 @@ def _check_requested_quantity(quantity: int, *, minimum: int) -> None:
 
 
 def _check_can_raise_to(*, product: Product, quantity: int) -> None:
-    """Rules for a line that grows to `quantity` units."""
-    if not product.is_active:
-        raise ProductUnavailable(f"{product.name} is no longer available.", extra={"product_id": product.pk})
-    if quantity <= min(product.stock, _max_line_quantity()):
-        return
-    # Report the limit that binds: the stock when it is below the per-line cap.
-    if product.stock < _max_line_quantity():
-        message = (
-            f"Only {product.stock} of {product.name} in stock."
-            if product.stock
-            else f"{product.name} is out of stock."
-        )
-        raise InsufficientStock(message, extra={"product_id": product.pk, "available": product.stock})
-    raise ApplicationError(
-        f"A cart line can hold at most {_max_line_quantity()} units.",
-        code="quantity_limit_exceeded",
-        status_code=409,
-        extra={"product_id": product.pk, "max_quantity": _max_line_quantity()},
-    )
+    """Rules for a line that grows to `quantity` units (`products.stock.stock_check_line`)."""
+    stock.stock_check_line(product=product, quantity=quantity, cap=_max_line_quantity())
+
+
+def _check_cart_total_with(*, cart_id: int, product: Product, quantity: int) -> None:
+    """The cart with this product's line at `quantity` must still be storable as an order."""
+    others = CartItem.objects.filter(cart_id=cart_id).exclude(product=product).select_related("product")
+    line_totals = [pricing.line_total(price=item.product.price, quantity=item.quantity) for item in others]
+    line_totals.append(pricing.line_total(price=product.price, quantity=quantity))
+    pricing.check_storable(pricing.totals_for(line_totals))
 
 
 def _item_locked_get(*, cart: Cart, item_id: int) -> CartItem:
@@ -114,6 +108,7 @@ def _item_apply_quantity(*, item: CartItem, quantity: int) -> None:
         return
     if quantity > item.quantity:
         _check_can_raise_to(product=item.product, quantity=quantity)
+        _check_cart_total_with(cart_id=item.cart_id, product=item.product, quantity=quantity)
     if quantity != item.quantity:
         item.quantity = quantity
         item.save(update_fields=["quantity"])
@@ -130,6 +125,7 @@ def cart_item_add(*, user, product_id: int, quantity: int = 1) -> Cart:
     item = CartItem.objects.filter(cart=cart, product=product).first()
     current = item.quantity if item is not None else 0
     _check_can_raise_to(product=product, quantity=current + quantity)
+    _check_cart_total_with(cart_id=cart.pk, product=product, quantity=current + quantity)
     if item is None:
         CartItem.objects.create(cart=cart, product=product, quantity=quantity)
     else:
@@ -204,9 +200,7 @@ def cart_items_bulk_move_to_wishlist(*, user, item_ids: list[int]) -> Cart:
         raise NotFound("Cart item not found.")
     for item in items:
         if not item.product.is_active:
-            raise ProductUnavailable(
-                f"{item.product.name} is no longer available.", extra={"product_id": item.product_id}
-            )
+            raise stock.unavailable(product_id=item.product_id, name=item.product.name)
     for item in items:
         wishlist_item_add(user=user, product_id=item.product_id)
     CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
@@ -248,7 +242,7 @@ def cart_restore_lines(*, user, lines: list[tuple[int, int]]) -> Cart:
     for product_id, quantity in lines:
         if quantity > 0:
             wanted[product_id] = wanted.get(product_id, 0) + quantity
-    products = {p.pk: p for p in Product.objects.filter(pk__in=wanted, is_active=True, stock__gt=0)}
+    products = stock.stock_restorable(product_ids=wanted)
     existing = {item.product_id: item for item in CartItem.objects.filter(cart=cart, product_id__in=products)}
     for product_id in sorted(products):
         product = products[product_id]

@@ -5,12 +5,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.exceptions import NotFound
+from core.ids import path_id
 
 from . import services
 from .selectors import cart_detail
 from .serializers import (
-    MAX_ID,
     CartAddInputSerializer,
     CartErrorSerializer,
     CartItemIdsInputSerializer,
@@ -27,13 +26,6 @@ ERROR_RESPONSES = {
 NOT_FOUND = OpenApiResponse(
     CartErrorSerializer, description="Not a line of the caller's cart (another user's line included)."
 )
-
-
-def _item_id(raw: str) -> int:
-    """The path's item id; anything that cannot be a line id is simply not found."""
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
-        raise NotFound("Cart item not found.")
-    return int(raw)
 
 
 @extend_schema(tags=["cart"])
@@ -67,7 +59,7 @@ class CartViewSet(viewsets.GenericViewSet):
             409: OpenApiResponse(
                 CartErrorSerializer,
                 description="`insufficient_stock` (with `available`), `product_unavailable` or "
-                "`quantity_limit_exceeded` (the line would pass 99).",
+                "`quantity_limit_exceeded` (the line would pass 99), `amount_too_large`.",
             ),
         },
         examples=[OpenApiExample("Add two", value={"product_id": 12, "quantity": 2}, request_only=True)],
@@ -90,7 +82,7 @@ class CartViewSet(viewsets.GenericViewSet):
             409: OpenApiResponse(
                 CartErrorSerializer,
                 description="Raising the line: `insufficient_stock`, `product_unavailable`, "
-                "`quantity_limit_exceeded`.",
+                "`quantity_limit_exceeded`, `amount_too_large`.",
             ),
         },
         examples=[
@@ -99,7 +91,7 @@ class CartViewSet(viewsets.GenericViewSet):
         ],
     )
     def update_item(self, request: Request, item_id: str) -> Response:
-        pk = _item_id(item_id)
+        pk = path_id(item_id, "Cart item")
         data = self._valid(CartUpdateInputSerializer, request)
         if "quantity" in data:
             cart = services.cart_item_set_quantity(user=request.user, item_id=pk, quantity=data["quantity"])
@@ -115,7 +107,7 @@ class CartViewSet(viewsets.GenericViewSet):
         responses={200: CartOutputSerializer, **ERROR_RESPONSES, 404: NOT_FOUND},
     )
     def remove_item(self, request: Request, item_id: str) -> Response:
-        cart = services.cart_item_remove(user=request.user, item_id=_item_id(item_id))
+        cart = services.cart_item_remove(user=request.user, item_id=path_id(item_id, "Cart item"))
         return self._cart_response(cart)
 
     @extend_schema(

@@ -3,6 +3,12 @@
 Services raise `ApplicationError` subclasses; `api_exception_handler` renders them, DRF's own
 exceptions and Django's `ValidationError`/`Http404`/`PermissionDenied` in the contract's shape:
 validation errors as `{"field": ["message"]}`, every other error as `{"detail", "code"}`.
+It is the only error renderer: views raise, they never build an error body themselves.
+
+A view whose client reads the message from another key declares it as `error_alias` (the
+storefront's cart update: `error_alias = "error"`): the errors its handler raised (business,
+validation and unreadable-body errors) then also carry the message under that key, and
+validation errors gain `detail` and `code: "invalid"` beside the field errors.
 """
 
 from __future__ import annotations
@@ -87,6 +93,12 @@ class AmountMismatch(ApplicationError):
     default_message = "The amount does not match the order total."
 
 
+class AmountTooLarge(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "amount_too_large"
+    default_message = "This amount is too large to be processed."
+
+
 class PaymentProviderError(ApplicationError):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_code = "payment_provider_error"
@@ -161,7 +173,28 @@ def _retryable_database_error(exc: Exception) -> bool:
     return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+# The errors a view's own code raises (not authentication, permission or throttling ones).
+ALIASED_ERRORS = (
+    ApplicationError,
+    exceptions.ValidationError,
+    exceptions.ParseError,
+    exceptions.UnsupportedMediaType,
+)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = _render(exc, context)
+    alias = getattr(context.get("view"), "error_alias", None)
+    if alias and response is not None and isinstance(exc, ALIASED_ERRORS) and isinstance(response.data, dict):
+        data = response.data
+        if "detail" not in data:  # field errors
+            message = " ".join(str(m) for messages in data.values() for m in messages)
+            data = {"detail": message, "code": "invalid", **data}
+        response.data = {alias: data["detail"], **data}
+    return response
+
+
+def _render(exc: Exception, context: dict[str, Any]) -> Response | None:
     if _retryable_database_error(exc):
         exc = ConcurrencyConflict()
         set_rollback()

@@ -1,8 +1,6 @@
 """Order admin: lines, events and the address snapshot read-only; staff operations as actions
 that call the same services as the API (errors become admin messages).
-
-Hook for other apps: `OrderAdmin.extra_inlines` is a list other admin modules may append to
-(payments/admin.py adds its Payment inline with `OrderAdmin.extra_inlines.append(PaymentInline)`).
+The order's payments are shown with payments' own read-only `PaymentInline`.
 """
 
 from django import forms
@@ -11,6 +9,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.utils.html import format_html_join
 
 from core.exceptions import ApplicationError
+from payments.admin import PaymentInline
 
 from . import services
 from .models import Order, OrderEvent, OrderItem
@@ -81,8 +80,7 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number", "email", "user__email"]
     list_select_related = ["user"]
     ordering = ["-created_at", "-id"]
-    inlines = [OrderItemInline, OrderEventInline]
-    extra_inlines: list = []  # appended to by other apps' admin modules (see the module docstring)
+    inlines = [OrderItemInline, OrderEventInline, PaymentInline]
     action_form = OrderActionForm
     actions = ["mark_shipped", "mark_delivered", "refund"]
     fieldsets = [
@@ -110,9 +108,6 @@ class OrderAdmin(admin.ModelAdmin):
     ]
     # Every change goes through the services (actions); the form itself is read-only.
     readonly_fields = [field for _title, options in fieldsets for field in options["fields"]]
-
-    def get_inlines(self, request, obj):
-        return [*self.inlines, *self.extra_inlines]
 
     def has_add_permission(self, request):
         return False  # orders are made by checkout only

@@ -69,6 +69,14 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    # The one expiry test: an unpaid card order is expired once `expires_at` has passed.
+    @staticmethod
+    def expired_q(now) -> Q:
+        return Q(expires_at__lte=now)
+
+    def is_expired(self, now) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
 
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")

@@ -21,6 +21,16 @@ def order_get_for_update(*, order_id: int) -> Order:
     return order
 
 
+def order_get_own_for_update(*, order_id: int, user) -> Order:
+    """The user's own order, locked; another user's order (or none) is 404 `Order not found.`.
+
+    Every customer-facing order service checks ownership here, never in a view."""
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None or user is None or order.user_id != user.pk:
+        raise NotFound("Order not found.")
+    return order
+
+
 def order_queryset_with_details() -> QuerySet[Order]:
     """Orders with their lines and events prefetched: three queries whatever their number."""
     return Order.objects.prefetch_related(
@@ -69,7 +79,7 @@ def order_open_card_checkout(*, user) -> Order | None:
             status=OrderStatus.PENDING,
             payment_method=PaymentMethod.CARD,
         )
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .exclude(Order.expired_q(timezone.now()))
         .order_by("-created_at", "-id")
         .first()
     )

@@ -27,17 +27,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from addresses import selectors as address_selectors
+from cart import selectors as cart_selectors
 from cart import services as cart_services
-from core.exceptions import ApplicationError, CartEmpty, InvalidTransition, NotFound, ProductUnavailable
+from core.exceptions import ApplicationError, CartEmpty, InvalidTransition, NotFound
 from core.money import quantize_money
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from payments.models import Payment, Refund
+from pricing import totals as pricing
+from products.stock import stock_check_for_purchase, stock_release, stock_take
 
+from . import selectors as order_selectors
 from .emails import order_email_cancelled, order_email_confirmation, order_email_shipped
 from .models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus, PaymentMethod
-from .selectors import estimated_delivery_date, order_get_for_update
-from .stock import product_stock_check, product_stock_release, product_stock_take
+from .selectors import estimated_delivery_date, order_get_for_update, order_get_own_for_update
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.DELIVERED: frozenset(),
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
+}
+
+# The line-status machine: an active line is cancelled, or refunded (at once or once Stripe
+# confirms); every line status change goes through `_items_move`.
+ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
+    ItemStatus.ACTIVE: frozenset({ItemStatus.CANCELLED, ItemStatus.REFUND_REQUESTED, ItemStatus.REFUNDED}),
+    ItemStatus.REFUND_REQUESTED: frozenset({ItemStatus.REFUNDED}),
+    ItemStatus.CANCELLED: frozenset(),
+    ItemStatus.REFUNDED: frozenset(),
 }
 
 STATUS_TIMESTAMPS: dict[str, str] = {
@@ -119,6 +131,35 @@ def _apply_transition(order: Order, to_status: str, *, actor=None, note: str = "
     return order
 
 
+def _items_move(
+    items: list[OrderItem], to_status: str, *, reason: str = "", refunded_amount: Decimal | None = None
+) -> None:
+    """Move lines of an order the caller has locked; the one place a line's status changes.
+
+    Refuses what `ITEM_TRANSITIONS` does not allow (409 `invalid_transition`). A line leaving
+    ACTIVE is stamped `cancelled_at` (and `cancel_reason` when a reason is given). A line becoming
+    REFUNDED records `refunded_amount` when given, else (nothing recorded yet) its line total.
+    """
+    now = timezone.now()
+    for item in items:
+        if to_status not in ITEM_TRANSITIONS.get(item.status, frozenset()):
+            raise InvalidTransition(
+                f"Item {item.pk} is {item.status} and cannot become {to_status}.",
+                extra={"item_status": item.status},
+            )
+        if item.status == ItemStatus.ACTIVE:
+            item.cancelled_at = now
+            if reason:
+                item.cancel_reason = reason[:500]
+        if refunded_amount is not None:
+            item.refunded_amount = refunded_amount
+        elif to_status == ItemStatus.REFUNDED and not item.refunded_amount:
+            item.refunded_amount = item.line_total
+        item.status = to_status
+    if items:
+        OrderItem.objects.bulk_update(items, ["status", "cancelled_at", "cancel_reason", "refunded_amount"])
+
+
 @transaction.atomic
 def order_transition(*, order_id: int, to_status: str, actor=None, note: str = "", **fields) -> Order:
     """Lock the order and move it to `to_status` if the table allows it, else 409 `invalid_transition`.
@@ -160,13 +201,6 @@ def _order_insert(**fields) -> Order:
                 raise
             logger.warning("order number collision, retrying", extra={"attempt": attempt})
     raise AssertionError("unreachable")
-
-
-def order_shipping_for(*, subtotal: Decimal) -> Decimal:
-    """Flat rate, free from `FREE_SHIPPING_THRESHOLD` up; nothing to ship costs nothing."""
-    if subtotal <= 0 or subtotal >= settings.FREE_SHIPPING_THRESHOLD:
-        return Decimal("0.00")
-    return quantize_money(settings.SHIPPING_FLAT_RATE)
 
 
 def order_create_from_cart(*, user, shipping_address_id: int, payment_method: str) -> CheckoutResult:
@@ -212,20 +246,15 @@ def _order_create_from_cart(
     if not lines:
         raise CartEmpty()
     address = address_selectors.address_get_for_user(user=user, address_id=shipping_address_id)
-    for line in lines:
-        if not line.product.is_active:
-            raise ProductUnavailable(
-                f"{line.product.name} is no longer available.", extra={"product_id": line.product_id}
-            )
     wanted = [(line.product_id, line.quantity) for line in lines]
     # A plain read, no lock: an obviously short cart fails here, before any PaymentIntent exists.
-    # The snapshot is of these rows; `product_stock_take` below is what decides.
-    products = product_stock_check(lines=wanted)
+    # The snapshot is of these rows; `stock_take` below is what decides. Inactive products are
+    # 409 `product_unavailable`, every short line is listed in one 409 `insufficient_stock`.
+    products = stock_check_for_purchase(lines=wanted)
 
     item_rows = []
     for line in lines:
         product = products[line.product_id]
-        unit_price = quantize_money(product.price)
         item_rows.append(
             OrderItem(
                 product=product,
@@ -233,22 +262,23 @@ def _order_create_from_cart(
                 product_brand=product.brand,
                 product_image=product.image.name if product.image else "",
                 sku=product.sku,
-                unit_price=unit_price,
+                unit_price=pricing.unit_price(product.price),
                 quantity=line.quantity,
-                line_total=quantize_money(unit_price * line.quantity),
+                line_total=pricing.line_total(price=product.price, quantity=line.quantity),
             )
         )
-    subtotal = quantize_money(sum((row.line_total for row in item_rows), Decimal("0")))
-    shipping_total = order_shipping_for(subtotal=subtotal)
     is_card = payment_method == PaymentMethod.CARD
+    totals = pricing.check_storable(
+        pricing.totals_for(row.line_total for row in item_rows), card=is_card, currency=settings.CURRENCY
+    )
     now = timezone.now()
     order = _order_insert(
         user=user,
         status=S.PENDING if is_card else S.CONFIRMED,
         payment_method=payment_method,
-        subtotal=subtotal,
-        shipping_total=shipping_total,
-        total=subtotal + shipping_total,
+        subtotal=totals.subtotal,
+        shipping_total=totals.shipping,
+        total=totals.total,
         currency=settings.CURRENCY,
         email=user.email or "",
         shipping_address=address_selectors.address_snapshot(address=address),
@@ -273,7 +303,7 @@ def _order_create_from_cart(
         payment = payment_services.payment_intent_create_for_order(order=order)
         created_intents.append(payment.payment_intent_id)
     # The last writes before commit: product row locks are held only from here to the commit.
-    product_stock_take(lines=wanted)
+    stock_take(lines=wanted)
     if not is_card:
         order_email_confirmation(order=order)
     return CheckoutResult(order=order, payment=payment)
@@ -297,20 +327,12 @@ def _active_items_locked(order: Order) -> list[OrderItem]:
     return list(order.items.select_for_update().filter(status=ItemStatus.ACTIVE).order_by("id"))
 
 
-def _items_close(items: list[OrderItem], *, status: str, refunded: bool, reason: str = "") -> None:
+def _items_close(items: list[OrderItem], *, status: str, reason: str = "") -> None:
     """Close active lines (the order is locked), releasing their stock."""
     if not items:
         return
-    now = timezone.now()
-    product_stock_release(lines=[(item.product_id, item.quantity) for item in items])
-    for item in items:
-        item.status = status
-        item.cancelled_at = now
-        if reason:
-            item.cancel_reason = reason[:500]
-        if refunded:
-            item.refunded_amount = item.line_total
-    OrderItem.objects.bulk_update(items, ["status", "cancelled_at", "cancel_reason", "refunded_amount"])
+    stock_release(lines=[(item.product_id, item.quantity) for item in items])
+    _items_move(items, status, reason=reason)
 
 
 @transaction.atomic
@@ -325,7 +347,7 @@ def order_mark_refunded(*, order_id: int, note: str = "") -> Order:
         return order
     if order.status != S.PAID:
         raise _transition_refused(order, S.REFUNDED)
-    _items_close(_active_items_locked(order), status=ItemStatus.REFUNDED, refunded=True)
+    _items_close(_active_items_locked(order), status=ItemStatus.REFUNDED)
     return _apply_transition(order, S.REFUNDED, note=note or "Refunded in full.", amount_refunded=order.total)
 
 
@@ -359,10 +381,12 @@ def order_item_mark_refunded(*, order_item_id: int, amount: Decimal) -> OrderIte
         return item
     if item.status != ItemStatus.REFUND_REQUESTED:
         raise InvalidTransition(f"Item {item.pk} has no refund waiting for confirmation.")
-    item.status = ItemStatus.REFUNDED
-    if not item.refunded_amount:
-        item.refunded_amount = min(quantize_money(amount), item.line_total)
-    item.save(update_fields=["status", "refunded_amount"])
+    _items_move(
+        [item],
+        ItemStatus.REFUNDED,
+        refunded_amount=item.refunded_amount
+        or pricing.line_refunded_amount(refund=amount, line_total=item.line_total),
+    )
     confirmed = f"{quantize_money(amount)} {order.currency.upper()}"
     note = f"Refund of {confirmed} for {item.product_name} confirmed."
     _event_create(order=order, from_status=order.status, status=order.status, note=note)
@@ -389,7 +413,7 @@ def _order_cancel_locked(
     if restore_cart:
         # The cart row before any product row: the same lock order as checkout.
         cart_services.cart_lock_for_checkout(user=order.user)
-    _items_close(items, status=ItemStatus.CANCELLED, refunded=False, reason=reason)
+    _items_close(items, status=ItemStatus.CANCELLED, reason=reason)
     if restore_cart and items:
         cart_services.cart_restore_lines(
             user=order.user,
@@ -439,6 +463,13 @@ def order_cancel(
     )
 
 
+@transaction.atomic
+def order_cancel_by_customer(*, order_id: int, user, reason: str = "Cancelled by the customer.") -> Order:
+    """The owner cancels their order, as `order_cancel`; anyone else's order is 404."""
+    order = order_get_own_for_update(order_id=order_id, user=user)
+    return _order_cancel_locked(order, actor=user, reason=reason)
+
+
 def order_expire_pending(*, now: datetime | None = None) -> int:
     """Cancel every PENDING card order past `expires_at`, exactly as a user cancel; returns how many.
 
@@ -448,7 +479,7 @@ def order_expire_pending(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     candidates = list(
-        Order.objects.filter(status=S.PENDING, payment_method=PaymentMethod.CARD, expires_at__lte=now)
+        Order.objects.filter(Order.expired_q(now), status=S.PENDING, payment_method=PaymentMethod.CARD)
         .order_by("expires_at", "id")
         .values_list("pk", flat=True)
     )
@@ -457,7 +488,7 @@ def order_expire_pending(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             order = (
                 Order.objects.select_for_update(skip_locked=True)
-                .filter(pk=order_id, status=S.PENDING, expires_at__lte=now)
+                .filter(Order.expired_q(now), pk=order_id, status=S.PENDING)
                 .first()
             )
             if order is None:
@@ -470,21 +501,20 @@ def order_expire_pending(*, now: datetime | None = None) -> int:
 
 
 def _refundable(order: Order) -> Decimal:
-    """What may still go back: never more than the order total minus our refunds, nor more than
-    is left on the captured payment (refunds made in the Stripe Dashboard included)."""
-    return max(
-        min(order.total - order.amount_refunded, payment_selectors.payment_refundable_amount(order=order)),
-        Decimal("0.00"),
+    """What may still go back on the order (`pricing.refundable`)."""
+    return pricing.refundable(
+        total=order.total,
+        refunded=order.amount_refunded,
+        payment_left=payment_selectors.payment_refundable_amount(order=order),
     )
 
 
 def _recompute_unpaid_totals(order: Order) -> None:
     """An unpaid order owes for its active lines only (the cash a courier collects, the intent amount)."""
     remaining = order.items.filter(status=ItemStatus.ACTIVE)
-    subtotal = quantize_money(sum((item.line_total for item in remaining), Decimal("0")))
-    order.subtotal = subtotal
-    order.shipping_total = order_shipping_for(subtotal=subtotal)
-    order.total = subtotal + order.shipping_total
+    order.subtotal, order.shipping_total, order.total = pricing.totals_for(
+        item.line_total for item in remaining
+    )
     order.save(update_fields=["subtotal", "shipping_total", "total", "updated_at"])
 
 
@@ -501,9 +531,7 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
       lines; a card order's PaymentIntent is replaced by one for the new total.
     - When no line is left active, the order becomes REFUNDED (paid) or CANCELLED (unpaid).
     """
-    order = order_get_for_update(order_id=order_id)
-    if user is None or order.user_id != user.pk:
-        raise NotFound("Order not found.")
+    order = order_get_own_for_update(order_id=order_id, user=user)
     item = OrderItem.objects.select_for_update().filter(order=order, pk=item_id).first()
     if item is None:
         raise NotFound("Order item not found.")
@@ -516,34 +544,36 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
 
     reason = (reason or "").strip()[:500]
     others_active = order.items.filter(status=ItemStatus.ACTIVE).exclude(pk=item.pk).exists()
-    product_stock_release(lines=[(item.product_id, item.quantity)])
-    item.cancelled_at = timezone.now()
-    item.cancel_reason = reason
+    stock_release(lines=[(item.product_id, item.quantity)])
     note = f"Cancelled {item.quantity} x {item.product_name}" + (f": {reason}" if reason else ".")
 
     if order.status == S.PAID:
-        wanted = item.line_total + (Decimal("0") if others_active else order.shipping_total)
-        amount = min(wanted, _refundable(order))
+        amount = pricing.line_refund(
+            line_total=item.line_total,
+            shipping=order.shipping_total,
+            last_active_line=not others_active,
+            refundable_left=_refundable(order),
+        )
         if amount > 0:
             refund = payment_services.payment_refund_create(
                 order=order, amount=amount, order_item=item, reason=reason or "Item cancelled by customer."
             )
-            item.status = (
+            _items_move(
+                [item],
                 ItemStatus.REFUNDED
                 if refund.status == Refund.Status.SUCCEEDED
-                else ItemStatus.REFUND_REQUESTED
+                else ItemStatus.REFUND_REQUESTED,
+                reason=reason,
+                refunded_amount=pricing.line_refunded_amount(refund=amount, line_total=item.line_total),
             )
-            item.refunded_amount = min(amount, item.line_total)
             order.amount_refunded += amount
             order.save(update_fields=["amount_refunded", "updated_at"])
             note += f" Refund of {amount} {order.currency.upper()} requested."
         else:
-            item.status = ItemStatus.CANCELLED
-        item.save(update_fields=["status", "cancelled_at", "cancel_reason", "refunded_amount"])
+            _items_move([item], ItemStatus.CANCELLED, reason=reason)
         _event_create(order=order, from_status=order.status, status=order.status, note=note, actor=user)
     else:
-        item.status = ItemStatus.CANCELLED
-        item.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+        _items_move([item], ItemStatus.CANCELLED, reason=reason)
         _event_create(order=order, from_status=order.status, status=order.status, note=note, actor=user)
         if others_active:
             _recompute_unpaid_totals(order)
@@ -601,7 +631,7 @@ def order_refund(*, order_id: int, actor=None, reason: str = "") -> Order:
         payment_services.payment_refund_create(
             order=order, amount=amount, reason=reason or "Refunded by staff."
         )
-    _items_close(_active_items_locked(order), status=ItemStatus.REFUNDED, refunded=True, reason=reason)
+    _items_close(_active_items_locked(order), status=ItemStatus.REFUNDED, reason=reason)
     return _apply_transition(
         order,
         S.REFUNDED,
@@ -611,7 +641,45 @@ def order_refund(*, order_id: int, actor=None, reason: str = "") -> Order:
     )
 
 
-# --- Storefront card checkouts --------------------------------------------------------------------
+# --- Checkout policy: one open card checkout per customer ---------------------------------------
+
+RELEASED_FOR_CARD = "Checkout reopened by the customer; lines returned to the cart for a new card order."
+RELEASED_FOR_COD = "Customer chose cash on delivery; lines returned to the cart."
+
+
+@transaction.atomic
+def order_checkout_card(*, user, shipping_address_id: int) -> Payment:
+    """The customer's one open card checkout, reused or made anew; returns its Payment.
+
+    Reused (its PaymentIntent answered again, `payment_intent_get_or_create_for_order`) when the
+    cart is empty and the open order ships to this address as it is now; otherwise every unpaid
+    card order of the customer goes back into the cart (`order_release_open_card_checkouts`) and
+    one card order is made from the whole cart, so it holds everything and ships where the
+    customer now says. All in one transaction: if the new order fails, the old one is as it was.
+    """
+    address = address_selectors.address_get_for_user(user=user, address_id=shipping_address_id)
+    open_order = order_selectors.order_open_card_checkout(user=user)
+    if (
+        open_order is not None
+        and not cart_selectors.cart_detail(user=user).items.all()
+        and open_order.shipping_address == address_selectors.address_snapshot(address=address)
+    ):
+        return payment_services.payment_intent_get_or_create_for_order(order_id=open_order.pk, user=user)
+    order_release_open_card_checkouts(user=user, reason=RELEASED_FOR_CARD)
+    return order_create_from_cart(
+        user=user, shipping_address_id=address.pk, payment_method=PaymentMethod.CARD
+    ).payment
+
+
+@transaction.atomic
+def order_checkout_cash(*, user, shipping_address_id: int) -> CheckoutResult:
+    """A cash-on-delivery order from the cart, after the customer's open card checkout (if any)
+    went back into the cart (they opened the card tab, then chose cash on delivery). If the COD
+    order fails, everything rolls back and the card checkout is as it was."""
+    order_release_open_card_checkouts(user=user, reason=RELEASED_FOR_COD)
+    return order_create_from_cart(
+        user=user, shipping_address_id=shipping_address_id, payment_method=PaymentMethod.COD
+    )
 
 
 @transaction.atomic
@@ -629,7 +697,8 @@ def order_release_open_card_checkouts(*, user, actor=None, reason: str) -> int:
     or an expiry run cancelled meanwhile is left alone. If Stripe says money for one of them is
     already moving (the webhook not yet here), nothing is released: 409 `payment_in_progress`.
 
-    Backs the rule "a customer has at most one open card checkout" of the storefront profile.
+    Backs the rule "a customer has at most one open card checkout" (`order_checkout_card`,
+    `order_checkout_cash`).
     """
     orders = list(
         Order.objects.select_for_update()

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from core.exceptions import NotFound
 from core.idempotency import idempotent_call
+from core.ids import path_id
 from payments.services import payment_client_payload
 
 from . import selectors, services
@@ -20,8 +21,6 @@ from .serializers import (
     OrderRefundInputSerializer,
     OrderShipInputSerializer,
 )
-
-MAX_ID = 2**63 - 1
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -38,14 +37,6 @@ R403_STAFF = OpenApiResponse(description="`permission_denied`: staff only.")
 R404 = OpenApiResponse(description="`not_found`: no such order among the caller's orders.")
 R409_TRANSITION = OpenApiResponse(description="`invalid_transition`: the order's status does not allow it.")
 R502 = OpenApiResponse(description="`payment_provider_error`: Stripe failed; nothing changed.")
-
-
-def _checked_id(raw, what: str = "Order") -> int:
-    """A path id that cannot be a row id is simply not found (never a database overflow)."""
-    value = int(raw)
-    if not 1 <= value <= MAX_ID:
-        raise NotFound(f"{what} not found.")
-    return value
 
 
 @extend_schema(tags=["orders"])
@@ -66,14 +57,8 @@ class OrderViewSet(viewsets.GenericViewSet):
         qs = selectors.order_queryset_with_details()
         return qs if self.request.user.is_staff else qs.filter(user=self.request.user)
 
-    def _own_order(self, pk) -> Order:
-        order = Order.objects.filter(user=self.request.user, pk=_checked_id(pk)).only("pk").first()
-        if order is None:
-            raise NotFound("Order not found.")
-        return order
-
     def _any_order_id(self, pk) -> int:
-        order_id = _checked_id(pk)
+        order_id = path_id(pk, "Order")
         if not Order.objects.filter(pk=order_id).exists():
             raise NotFound("Order not found.")
         return order_id
@@ -94,7 +79,7 @@ class OrderViewSet(viewsets.GenericViewSet):
             404: OpenApiResponse(description="`not_found`: the address is not one of the caller's."),
             409: OpenApiResponse(
                 description="`insufficient_stock` (with `product_id`, `product_name`, `available`), "
-                "`product_unavailable`, `idempotency_conflict`."
+                "`product_unavailable`, `amount_too_large` (with `max_amount`), `idempotency_conflict`."
             ),
             502: OpenApiResponse(description="`payment_provider_error`: Stripe failed; no order was made."),
         },
@@ -166,7 +151,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         responses={200: OrderOutputSerializer, 401: R401, 404: R404},
     )
     def retrieve(self, request: Request, pk: int) -> Response:
-        order = self._visible_orders().filter(pk=_checked_id(pk)).first()
+        order = self._visible_orders().filter(pk=path_id(pk, "Order")).first()
         if order is None:
             raise NotFound("Order not found.")
         return Response(OrderOutputSerializer(order).data)
@@ -181,8 +166,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         responses={200: OrderOutputSerializer, 401: R401, 404: R404, 409: R409_TRANSITION},
     )
     def cancel(self, request: Request, pk: int) -> Response:
-        order = self._own_order(pk)
-        services.order_cancel(order_id=order.pk, actor=request.user, reason="Cancelled by the customer.")
+        order = services.order_cancel_by_customer(order_id=path_id(pk, "Order"), user=request.user)
         return self._order_response(order.pk)
 
     @extend_schema(
@@ -208,10 +192,9 @@ class OrderViewSet(viewsets.GenericViewSet):
     def cancel_item(self, request: Request, pk: int, item_id: int) -> Response:
         serializer = OrderItemCancelInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = self._own_order(pk)
-        services.order_item_cancel(
-            order_id=order.pk,
-            item_id=_checked_id(item_id, "Order item"),
+        order = services.order_item_cancel(
+            order_id=path_id(pk, "Order"),
+            item_id=path_id(item_id, "Order item"),
             user=request.user,
             reason=serializer.validated_data["reason"],
         )

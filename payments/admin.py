@@ -1,11 +1,10 @@
 """Payment records are written by the payment services (checkout, webhook, refunds) only, so the
 admin shows them read-only: a hand edit would make our books disagree with Stripe's. Refunds are
-made with the order admin's "Refund" action (the same service as the API)."""
+made with the order admin's "Refund" action (the same service as the API). `PaymentInline` is
+shown on the order admin, which includes it (orders/admin.py): payments never imports orders."""
 
 from django.contrib import admin
 from django.utils.html import format_html
-
-from orders.admin import OrderAdmin
 
 from .models import Payment, Refund, WebhookEvent
 
@@ -127,7 +126,3 @@ class PaymentInline(ReadOnlyAdminMixin, admin.TabularInline):
     @admin.display(description="PaymentIntent")
     def stripe_link(self, obj: Payment):
         return _stripe_dashboard_link(obj.payment_intent_id)
-
-
-if PaymentInline not in OrderAdmin.extra_inlines:
-    OrderAdmin.extra_inlines.append(PaymentInline)

@@ -43,6 +43,11 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return self.payment_intent_id or f"payment {self.pk}"
 
+    @property
+    def refundable_left(self) -> Decimal:
+        """What is left to refund of this payment (the ledger's one subtraction)."""
+        return max(self.amount_received - self.amount_refunded, Decimal("0.00"))
+
 
 class Refund(models.Model):
     class Status(models.TextChoices):

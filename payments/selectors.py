@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from orders.models import Order
-
 from .models import Payment
 
 
-def payment_for_order(*, order: Order) -> Payment | None:
+def payment_for_order(*, order) -> Payment | None:
     """The order's current payment record: its newest one (a card order may have had earlier,
     cancelled PaymentIntents), or None (e.g. a cash-on-delivery order not yet collected)."""
     return Payment.objects.filter(order=order).order_by("-created_at", "-id").first()
 
 
-def payments_for_order(*, order: Order) -> list[Payment]:
+def payments_for_order(*, order) -> list[Payment]:
     return list(Payment.objects.filter(order=order).order_by("created_at", "id"))
 
 
-def payment_refundable_amount(*, order: Order) -> Decimal:
+def payment_refundable_amount(*, order) -> Decimal:
     """What is left to refund of the order's captured card payment, by our records of Stripe's
     numbers (refunds made in the Stripe Dashboard included, once `charge.refunded` arrived)."""
     payment = (
@@ -31,6 +29,4 @@ def payment_refundable_amount(*, order: Order) -> Decimal:
         .order_by("-created_at", "-id")
         .first()
     )
-    if payment is None:
-        return Decimal("0.00")
-    return max(payment.amount_received - payment.amount_refunded, Decimal("0.00"))
+    return payment.refundable_left if payment is not None else Decimal("0.00")

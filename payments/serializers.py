@@ -1,12 +1,13 @@
 from rest_framework import serializers
 
-MAX_ID = 2**63 - 1
+from core.ids import id_field
+
 # Stripe's own ceiling for an amount in minor units (8 digits); anything above cannot be a total.
 MAX_AMOUNT = 99_999_999
 
 
 class PaymentIntentInputSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    order_id = id_field()
     amount = serializers.IntegerField(
         min_value=0,
         max_value=MAX_AMOUNT,

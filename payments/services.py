@@ -1,8 +1,14 @@
-"""Payment writes. Every Stripe call goes through `payments.gateway`.
+"""Payment writes: the Payment/Refund ledger. Every Stripe call goes through `payments.gateway`.
+
+This module never imports `orders`: an `order` argument is any object with `pk`, `number`,
+`total`, `currency` and `payment_method`. What a payment event does to an order (may it be paid,
+refund a payment that arrived for a cancelled order, confirm refunded lines) is decided by the
+handlers the orders app registers in `payments.hooks`; the webhook services below call them.
 
 The orders app calls `payment_intent_create_for_order`, `payment_client_payload`,
-`payment_refund_create`, `payment_intent_cancel_for_order`, `payment_intent_cancel_orphan` and
-`payment_record_cash_collected`.
+`payment_refund_create`, `payment_refund_in_full`, `payment_settle`,
+`payment_intent_cancel_for_order`, `payment_intent_cancel_orphan`,
+`payment_intent_in_flight_for_order` and `payment_record_cash_collected`.
 """
 
 from __future__ import annotations
@@ -14,27 +20,23 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.exceptions import (
-    AmountMismatch,
-    ApplicationError,
-    InvalidTransition,
-    NotFound,
-    PaymentProviderError,
-    ServiceUnavailable,
-)
+from core.exceptions import ApplicationError, PaymentProviderError, ServiceUnavailable
 from core.money import from_minor_units, quantize_money, to_minor_units
-from orders.models import ItemStatus, Order, OrderItem, OrderStatus, PaymentMethod
 
 from . import gateway
+from .hooks import order_handler
 from .models import Payment, Refund
 
 logger = logging.getLogger(__name__)
 
 # Our Payment statuses under which the PaymentIntent may still be paid by the customer.
 OPEN_STATUSES = (Payment.Status.REQUIRES_PAYMENT, Payment.Status.FAILED)
+# `Order.payment_method` values: Stripe takes card orders, the courier cash-on-delivery ones.
+CARD = "card"
+CASH_ON_DELIVERY = "cod"
 
 
-def _intent_idempotency_key(*, order: Order) -> str:
+def _intent_idempotency_key(*, order) -> str:
     """Derived from the order, so a retried create never makes a second PaymentIntent.
 
     The first intent of an order has the plain key; a replacement (the first was cancelled
@@ -46,14 +48,14 @@ def _intent_idempotency_key(*, order: Order) -> str:
 
 
 @transaction.atomic
-def payment_intent_create_for_order(*, order: Order) -> Payment:
+def payment_intent_create_for_order(*, order) -> Payment:
     """Create the Stripe PaymentIntent for the order total (server-computed) and record it.
 
     The Stripe idempotency key is derived from the order, so a retried call never makes a
     second intent. Raises `PaymentProviderError` (502) when Stripe fails or is unreachable;
     called inside the order's transaction, that rolls the whole order back.
     """
-    if order.payment_method != PaymentMethod.CARD:
+    if order.payment_method != CARD:
         raise ApplicationError("Only card orders are paid through Stripe.", code="invalid_payment_method")
     amount_minor = to_minor_units(order.total, order.currency)
     if amount_minor <= 0:
@@ -88,7 +90,7 @@ def payment_client_payload(*, payment: Payment) -> dict:
 
 
 @transaction.atomic
-def payment_intent_cancel_for_order(*, order: Order) -> None:
+def payment_intent_cancel_for_order(*, order) -> None:
     """Cancel the order's open PaymentIntent(s) on Stripe and mark their Payments cancelled.
 
     Best effort: a Stripe error is logged and written to `Payment.last_error`, never raised, so
@@ -150,9 +152,9 @@ def _intent_status_or_none(payment_intent_id: str) -> str | None:
 
 
 @transaction.atomic
-def payment_record_cash_collected(*, order: Order) -> Payment:
+def payment_record_cash_collected(*, order) -> Payment:
     """Record the cash collected for a cash-on-delivery order (once; a repeat returns the same row)."""
-    if order.payment_method != PaymentMethod.COD:
+    if order.payment_method != CASH_ON_DELIVERY:
         raise ApplicationError(
             "Only cash-on-delivery orders are paid in cash.", code="invalid_payment_method"
         )
@@ -175,9 +177,7 @@ def payment_record_cash_collected(*, order: Order) -> Payment:
 
 
 @transaction.atomic
-def payment_refund_create(
-    *, order: Order, amount: Decimal, order_item: OrderItem | None = None, reason: str = ""
-) -> Refund:
+def payment_refund_create(*, order, amount: Decimal, order_item=None, reason: str = "") -> Refund:
     """Refund `amount` of the order's succeeded card payment through Stripe (never more than was paid).
 
     Stripe is called before anything is written, so a Stripe failure (502) leaves no trace. The
@@ -201,7 +201,7 @@ def payment_refund_create(
         raise ApplicationError(
             "This order has no captured card payment to refund.", code="no_payment", status_code=409
         )
-    refundable = payment.amount_received - payment.amount_refunded
+    refundable = payment.refundable_left
     if amount <= 0 or amount > refundable:
         raise ApplicationError(
             f"The refund would exceed what was paid ({refundable} {payment.currency.upper()} left).",
@@ -238,32 +238,20 @@ def payment_refund_create(
     return refund
 
 
-def _order_services():
-    # Imported late: orders.services imports this module at load time.
-    from orders import services as order_services
-
-    return order_services
-
-
-def _order_for_update(*, order_id: int) -> Order:
-    from orders.selectors import order_get_for_update
-
-    return order_get_for_update(order_id=order_id)
-
-
-def _payment_for_update(*, payment_intent_id: str) -> tuple[Order, Payment] | None:
+def _payment_for_update(*, payment_intent_id: str) -> tuple[object, Payment] | None:
     """Lock the order, then its payment (always in that order, like every other order write)."""
     order_id = (
         Payment.objects.filter(payment_intent_id=payment_intent_id).values_list("order_id", flat=True).first()
     )
     if order_id is None:
         return None
-    order = _order_for_update(order_id=order_id)
+    order = order_handler("lock_order")(order_id=order_id)
     payment = Payment.objects.select_for_update().get(payment_intent_id=payment_intent_id)
     return order, payment
 
 
-def _money(amount_minor: int, currency: str) -> str:
+def payment_money(amount_minor: int, currency: str) -> str:
+    """`5999, "usd"` -> `"59.99 USD"`, as order events and errors show amounts."""
     return f"{from_minor_units(amount_minor, currency)} {currency.upper()}"
 
 
@@ -277,27 +265,15 @@ _IN_FLIGHT_INTENT_STATUSES = {"processing", "requires_capture", "succeeded"}
 def payment_intent_get_or_create_for_order(*, order_id: int, user, amount: int | None = None) -> Payment:
     """The PaymentIntent the owner of a PENDING card order pays with (`POST /api/payments/payment-intent/`).
 
-    Reuses the order's intent after reading it back from Stripe (its current client secret and
-    amount); creates a new one when it was cancelled or deleted on Stripe, or when its amount no
-    longer matches the order total (the stale one is cancelled first). `amount`, when given, is
-    the client's idea of the total in minor units and must equal the server's.
-    The order row stays locked throughout, so concurrent calls never make two intents.
+    Whether the order may be paid (the caller's, card, PENDING, not expired, `amount` equal to
+    the total in minor units when given) is the orders app's `payable_order` handler, which
+    locks the order row for the rest of the transaction, so concurrent calls never make two
+    intents. Reuses the order's intent after reading it back from Stripe (its current client
+    secret and amount); creates a new one when it was cancelled or deleted on Stripe, or when its
+    amount no longer matches the order total (the stale one is cancelled first).
     """
-    try:
-        order = _order_for_update(order_id=order_id)
-    except NotFound:
-        order = None
-    if order is None or order.user_id != user.pk:
-        raise NotFound("Order not found.")
-    if order.payment_method != PaymentMethod.CARD:
-        raise InvalidTransition("This is a cash-on-delivery order; it is not paid by card.")
-    if order.status != OrderStatus.PENDING:
-        raise InvalidTransition(f"Only a pending order can be paid; this order is {order.status}.")
-    if order.expires_at is not None and order.expires_at <= timezone.now():
-        raise InvalidTransition("This order has expired; please place it again.")
+    order = order_handler("payable_order")(order_id=order_id, user=user, amount=amount)
     expected = to_minor_units(order.total, order.currency)
-    if amount is not None and amount != expected:
-        raise AmountMismatch(extra={"expected_amount": expected})
 
     payment = (
         Payment.objects.select_for_update()
@@ -331,16 +307,17 @@ def payment_intent_get_or_create_for_order(*, order_id: int, user, amount: int |
             # two payable intents) and make a new one.
             gateway.cancel_payment_intent(payment.payment_intent_id)
             payment.last_error = (
-                f"Replaced: its amount {_money(int(intent.amount), order.currency)} was stale."
+                f"Replaced: its amount {payment_money(int(intent.amount), order.currency)} was stale."
             )
         payment.status = Payment.Status.CANCELLED
         payment.save(update_fields=["status", "last_error", "updated_at"])
     return payment_intent_create_for_order(order=order)
 
 
-def _refund_automatically(*, order: Order, payment: Payment, received_minor: int, why: str) -> Refund:
-    """Give back everything a PaymentIntent took (the order cannot use it). Stripe errors raise,
-    so the webhook answers 502 and Stripe redelivers the event later."""
+@transaction.atomic
+def payment_refund_in_full(*, order, payment: Payment, received_minor: int, why: str) -> Refund:
+    """Give back everything a PaymentIntent took (its order cannot use it) and record it. Stripe
+    errors raise, so the webhook answers 502 and Stripe redelivers the event later."""
     stripe_refund = gateway.create_refund(
         payment_intent_id=payment.payment_intent_id,
         amount=received_minor,
@@ -362,13 +339,6 @@ def _refund_automatically(*, order: Order, payment: Payment, received_minor: int
     payment.status = Payment.Status.REFUNDED
     payment.succeeded_at = payment.succeeded_at or timezone.now()
     payment.save(update_fields=["amount_received", "amount_refunded", "status", "succeeded_at", "updated_at"])
-    _order_services().order_event_record(
-        order_id=order.pk,
-        note=(
-            f"Payment {payment.payment_intent_id} of {_money(received_minor, payment.currency)} arrived "
-            f"{why}; refunded automatically ({stripe_refund.id})."
-        )[:500],
-    )
     return refund
 
 
@@ -378,14 +348,10 @@ def payment_mark_succeeded(
 ) -> Payment | None:
     """Settle a succeeded PaymentIntent (the `payment_intent.succeeded` webhook).
 
-    - unknown intent: nothing to do (None);
-    - this payment already settled (a second delivery under another event id): no-op;
-    - the order is PENDING and the amount received, the currency and the order all match:
-      Payment succeeded and the order PAID (its confirmation email goes out on commit);
-    - the order was CANCELLED (by the customer or by expiry) or is already paid by another
-      intent: the whole payment is refunded on Stripe and recorded; the order does not move
-      and no stock is taken;
-    - any mismatch on a PENDING order: Payment `mismatch` and an order event; not paid.
+    Unknown intent: nothing to do (None). This payment already settled (a second delivery under
+    another event id): no-op. Otherwise the orders app's `payment_succeeded` handler decides:
+    pay the order, refund the payment in full (the order was cancelled or is paid already), or
+    record a mismatch for review.
     """
     locked = _payment_for_update(payment_intent_id=payment_intent_id)
     if locked is None:
@@ -394,51 +360,29 @@ def payment_mark_succeeded(
     order, payment = locked
     if payment.status not in (*OPEN_STATUSES, Payment.Status.CANCELLED):
         return payment
-    received = amount_received_minor if amount_received_minor is not None else 0
-    currency = (currency or "").lower()
-    if currency == payment.currency.lower() and received > 0:
-        if order.status == OrderStatus.CANCELLED:
-            _refund_automatically(
-                order=order, payment=payment, received_minor=received, why="after the order was cancelled"
-            )
-            return payment
-        if order.status != OrderStatus.PENDING:
-            _refund_automatically(
-                order=order,
-                payment=payment,
-                received_minor=received,
-                why=f"for an order already {order.status} (a duplicate payment)",
-            )
-            return payment
+    order_handler("payment_succeeded")(
+        order=order,
+        payment=payment,
+        received_minor=amount_received_minor if amount_received_minor is not None else 0,
+        currency=(currency or "").lower(),
+        metadata_order_id=order_id,
+    )
+    return payment
 
-    expected = to_minor_units(order.total, order.currency)
-    problems = []
-    if order_id is not None and str(order_id) != str(order.pk):
-        problems.append(f"metadata order_id {order_id!r} is not order {order.pk}")
-    if currency != order.currency.lower():
-        problems.append(f"currency {currency or '?'} is not {order.currency}")
-    elif received != expected:
-        problems.append(f"received {_money(received, currency)}, order total {_money(expected, currency)}")
-    if order.status != OrderStatus.PENDING:
-        problems.append(f"the order is {order.status}")
 
+def payment_settle(*, payment: Payment, received_minor: int, currency: str, problems: list[str]) -> None:
+    """Record what a succeeded PaymentIntent received: `succeeded`, or `mismatch` with the
+    `problems` the order found (the payment is then not accepted and waits for review)."""
     if currency == payment.currency.lower():
-        payment.amount_received = from_minor_units(received, payment.currency)
+        payment.amount_received = from_minor_units(received_minor, payment.currency)
     payment.succeeded_at = timezone.now()
     if problems:
         payment.status = Payment.Status.MISMATCH
         payment.last_error = ("Not accepted: " + "; ".join(problems))[:500]
-        payment.save(update_fields=["status", "last_error", "amount_received", "succeeded_at", "updated_at"])
-        _order_services().order_event_record(
-            order_id=order.pk,
-            note=f"Payment {payment_intent_id} not accepted: {'; '.join(problems)}. Needs review."[:500],
-        )
-        return payment
-    payment.status = Payment.Status.SUCCEEDED
-    payment.last_error = ""
+    else:
+        payment.status = Payment.Status.SUCCEEDED
+        payment.last_error = ""
     payment.save(update_fields=["status", "last_error", "amount_received", "succeeded_at", "updated_at"])
-    _order_services().order_mark_paid(order_id=order.pk, note=f"Card payment {payment_intent_id} succeeded.")
-    return payment
 
 
 @transaction.atomic
@@ -456,8 +400,7 @@ def payment_mark_failed(*, payment_intent_id: str, message: str) -> Payment | No
         payment.status = Payment.Status.FAILED
         payment.last_error = reason[:500]
         payment.save(update_fields=["status", "last_error", "updated_at"])
-    if order.status == OrderStatus.PENDING:
-        _order_services().order_event_record(order_id=order.pk, note=f"Card payment failed: {reason}"[:500])
+    order_handler("payment_failed")(order=order, payment=payment, reason=reason)
     return payment
 
 
@@ -483,9 +426,9 @@ def payment_refunds_sync(
     Uses Stripe's absolute `amount_refunded` (never adds to ours), so our own API refunds, which
     are already counted, are not counted twice and a redelivered or reordered event changes
     nothing. Refunds listed on the charge are matched to ours by Stripe id (ones made in the
-    Stripe Dashboard are added); lines whose refund is confirmed become REFUNDED. Only when the
-    whole captured amount is refunded does a PAID order become REFUNDED; a partial refund is
-    recorded as an order event.
+    Stripe Dashboard are added). What that means for the order (confirmed lines REFUNDED, a PAID
+    order REFUNDED once the whole capture is refunded, a partial refund as an order event) is the
+    orders app's `refunds_synced` handler.
 
     A refund event for a payment whose `payment_intent.succeeded` we have not processed yet
     (Stripe does not guarantee delivery order) raises `ServiceUnavailable` (503): nothing is
@@ -506,7 +449,6 @@ def payment_refunds_sync(
             "charge.refunded for %s in %s, payment is in %s", payment_intent_id, currency, payment.currency
         )
         return payment
-    order_services = _order_services()
 
     # Refunds on the charge, matched to ours by id.
     listed = refunds or []
@@ -548,29 +490,15 @@ def payment_refunds_sync(
     if payment.amount_refunded > 0:
         payment.status = Payment.Status.REFUNDED if fully_refunded else Payment.Status.PARTIALLY_REFUNDED
     payment.save(update_fields=["amount_received", "amount_refunded", "status", "updated_at"])
-
-    # Lines waiting for Stripe to confirm their refund.
-    confirmed = payment.refunds.filter(
-        status=Refund.Status.SUCCEEDED,
-        order_item__isnull=False,
-        order_item__status=ItemStatus.REFUND_REQUESTED,
-    ).select_related("order_item")
-    for refund in confirmed:
-        order_services.order_item_mark_refunded(order_item_id=refund.order_item_id, amount=refund.amount)
-
-    order.refresh_from_db(fields=["status"])
-    if fully_refunded and order.status == OrderStatus.PAID:
-        order_services.order_mark_refunded(
-            order_id=order.pk, note=f"Refunded in full on Stripe ({_money(amount_refunded_minor, currency)})."
-        )
-    elif amount_refunded_minor > 0 and not fully_refunded and stripe_refunded > refunded_before:
-        order_services.order_event_record(
-            order_id=order.pk,
-            note=(
-                f"Partial refund recorded: {_money(amount_refunded_minor, currency)} of "
-                f"{_money(amount_captured_minor, currency)} refunded in total."
-            ),
-        )
+    order_handler("refunds_synced")(
+        order=order,
+        payment=payment,
+        fully_refunded=fully_refunded,
+        refunded_more=stripe_refunded > refunded_before,
+        amount_refunded_minor=amount_refunded_minor,
+        amount_captured_minor=amount_captured_minor,
+        currency=currency,
+    )
     return payment
 
 
@@ -585,7 +513,7 @@ def _minor_int(value) -> int | None:
     return None
 
 
-def payment_intent_in_flight_for_order(*, order: Order) -> bool:
+def payment_intent_in_flight_for_order(*, order) -> bool:
     """Whether money for this card order may already be moving on Stripe (an open intent that
     Stripe reports as processing, awaiting capture or succeeded, the webhook not yet here).
 

@@ -23,17 +23,14 @@ from cart.models import CartItem
 from cart.selectors import cart_line_total
 from cart.serializers import MAX_BULK_IDS
 from cart.services import STEP_ACTIONS
+from core.ids import id_field
 from orders.models import ItemStatus, Order, OrderItem, OrderStatus, PaymentMethod
 from orders.selectors import estimated_delivery_date
 from products.models import Category, Product, WishlistItem
 from products.serializers import AbsoluteImageField
 
-MAX_ID = 2**63 - 1  # bigint: a larger id would be a database error, not a 404
-
-
-def _id_field(**kwargs) -> serializers.IntegerField:
-    # IntegerField also takes numeric strings ("12"): the storefront sends ids either way.
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+# `id_field` (an IntegerField) also takes numeric strings ("12"): the storefront sends ids either way.
+_id_field = id_field
 
 
 class MoneyNumberField(serializers.DecimalField):

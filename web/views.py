@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -29,14 +28,13 @@ from addresses import services as address_services
 from addresses.serializers import PincodeQuerySerializer, PincodeResultSerializer
 from cart import selectors as cart_selectors
 from cart import services as cart_services
-from core.exceptions import ApplicationError, NotFound
+from core.exceptions import NotFound
 from core.idempotency import idempotent_call
+from core.ids import path_id
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Order, OrderStatus, PaymentMethod
 from orders.serializers import OrderListQuerySerializer
-from payments import services as payment_services
-from payments.models import Payment
 from products import selectors as product_selectors
 from products import services as product_services
 from users import services as user_services
@@ -45,7 +43,6 @@ from users.views import LoginView, PasswordResetRequestView, PublicAPIView, Refr
 
 from .authentication import LenientJWTAuthentication
 from .serializers import (
-    MAX_ID,
     WebAddressInputSerializer,
     WebAddressSerializer,
     WebBookIdInputSerializer,
@@ -91,13 +88,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     required=False,
     description="Optional: a retry with the same key replays the first answer.",
 )
-
-
-def _path_id(raw: int, what: str) -> int:
-    """A path id that cannot be a row id is simply not found (never a database overflow)."""
-    if not 1 <= raw <= MAX_ID:
-        raise NotFound(f"{what} not found.")
-    return raw
 
 
 def _valid(serializer_class, data, **kwargs) -> dict:
@@ -169,7 +159,7 @@ class WebPasswordResetConfirmView(AuthThrottleMixin, PublicAPIView):
             errors = as_serializer_error(exc)
             if "password" in errors:
                 errors = {"detail": " ".join(str(m) for m in errors["password"]), **errors}
-            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+            raise ValidationError(errors)
         return Response({"detail": PASSWORD_RESET_DONE})
 
 
@@ -253,7 +243,7 @@ class WebProductDetailView(PublicView):
     )
     def get(self, request: Request, pk: int) -> Response:
         product = (
-            product_selectors.product_visible_queryset(user=None).filter(pk=_path_id(pk, "Product")).first()
+            product_selectors.product_visible_queryset(user=None).filter(pk=path_id(pk, "Product")).first()
         )
         if product is None:
             raise NotFound("Product not found.")
@@ -307,7 +297,7 @@ class WebWishlistItemView(PrivateView):
         responses={204: None, 401: R401, 404: R404},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        pk = _path_id(pk, "Wishlist item")
+        pk = path_id(pk, "Wishlist item")
         rows = product_selectors.wishlist_item_list(user=request.user)
         row_id = rows.filter(pk=pk).values_list("pk", flat=True).first()
         if row_id is None:
@@ -362,7 +352,9 @@ class WebCartAddView(_CartView):
 
 class WebCartUpdateView(_CartView):
     """The storefront shows `error` from a failed update, so every error body here carries it
-    (next to the usual `detail`/`code` or field errors)."""
+    (next to the usual `detail`/`code` or field errors): the one exception handler adds it."""
+
+    error_alias = "error"
 
     @extend_schema(
         tags=[TAG],
@@ -379,25 +371,10 @@ class WebCartUpdateView(_CartView):
         },
     )
     def patch(self, request: Request, pk: str) -> Response:
-        try:
-            data = request.data
-        except (ParseError, UnsupportedMediaType) as exc:  # an unreadable body needs `error` too
-            body = {"error": str(exc.detail), "detail": str(exc.detail), "code": exc.default_code}
-            return Response(body, status=exc.status_code)
-        serializer = WebCartUpdateInputSerializer(data=data)
-        if not serializer.is_valid():
-            message = " ".join(str(m) for messages in serializer.errors.values() for m in messages)
-            body = {"error": message, "detail": message, "code": "invalid", **serializer.errors}
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            cart = cart_services.cart_item_step(
-                user=request.user,
-                item_id=_path_id(int(pk) if pk.isascii() and pk.isdigit() else 0, "Cart item"),
-                action=serializer.validated_data["action"],
-            )
-        except ApplicationError as exc:
-            body = {"error": exc.message, "detail": exc.message, "code": exc.code, **exc.extra}
-            return Response(body, status=exc.status_code)
+        data = _valid(WebCartUpdateInputSerializer, request.data)
+        cart = cart_services.cart_item_step(
+            user=request.user, item_id=path_id(pk, "Cart item"), action=data["action"]
+        )
         return self.lines_response(cart)
 
 
@@ -409,7 +386,7 @@ class WebCartRemoveView(_CartView):
         responses={**CART_LINES, 404: R404},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        cart = cart_services.cart_item_remove(user=request.user, item_id=_path_id(pk, "Cart item"))
+        cart = cart_services.cart_item_remove(user=request.user, item_id=path_id(pk, "Cart item"))
         return self.lines_response(cart)
 
 
@@ -529,16 +506,10 @@ class WebOrderCreateView(PrivateView):
         data = _valid(WebOrderCreateInputSerializer, request.data)
 
         def produce() -> tuple[int, dict]:
-            # One open card checkout at most: the customer opened the card tab, then chose cash
-            # on delivery. Its lines come back into the cart first; if the COD order then fails,
-            # the whole block rolls back and the card checkout is as it was.
-            with transaction.atomic():
-                order_services.order_release_open_card_checkouts(user=request.user, reason=RELEASED_FOR_COD)
-                result = order_services.order_create_from_cart(
-                    user=request.user,
-                    shipping_address_id=data["address_id"],
-                    payment_method=data["payment_method"],
-                )
+            # One open card checkout at most: `order_checkout_cash` puts it back into the cart first.
+            result = order_services.order_checkout_cash(
+                user=request.user, shipping_address_id=data["address_id"]
+            )
             order = order_selectors.order_queryset_with_details().get(pk=result.order.pk)
             return status.HTTP_201_CREATED, WebOrderSerializer(order, context=_orders_context(request)).data
 
@@ -627,7 +598,6 @@ class WebCancelItemView(PrivateView):
     )
     def post(self, request: Request) -> Response:
         data = _valid(WebCancelItemInputSerializer, request.data)
-        self._item(request, order_id=data["orderId"], item_id=data["itemId"])  # the caller's, else 404
         order_services.order_item_cancel(
             order_id=data["orderId"], item_id=data["itemId"], user=request.user, reason=data["reason"]
         )
@@ -636,32 +606,6 @@ class WebCancelItemView(PrivateView):
 
 
 # --- Payments ------------------------------------------------------------------------------------
-
-RELEASED_FOR_CARD = "Checkout reopened by the customer; lines returned to the cart for a new card order."
-RELEASED_FOR_COD = "Customer chose cash on delivery; lines returned to the cart."
-
-
-def _card_checkout_payment(*, user, address_id: int) -> Payment:
-    """The storefront's card tab: the caller's one open card checkout, reused or made anew.
-
-    Reused (its PaymentIntent answered again) when the cart is empty and the open order ships to
-    this address as it is now; otherwise every unpaid card order of the caller goes back into the
-    cart and one card order is made from the whole cart (so it holds everything and ships where the
-    customer now says). Runs inside the caller's transaction.
-    """
-    address = address_selectors.address_get_for_user(user=user, address_id=address_id)
-    open_order = order_selectors.order_open_card_checkout(user=user)
-    if (
-        open_order is not None
-        and not cart_selectors.cart_detail(user=user).items.all()
-        and open_order.shipping_address == address_selectors.address_snapshot(address=address)
-    ):
-        return payment_services.payment_intent_get_or_create_for_order(order_id=open_order.pk, user=user)
-    order_services.order_release_open_card_checkouts(user=user, reason=RELEASED_FOR_CARD)
-    result = order_services.order_create_from_cart(
-        user=user, shipping_address_id=address.pk, payment_method=PaymentMethod.CARD
-    )
-    return result.payment
 
 
 class WebPaymentIntentView(PrivateView):
@@ -692,8 +636,9 @@ class WebPaymentIntentView(PrivateView):
         data = _valid(WebPaymentIntentInputSerializer, request.data)
 
         def produce() -> tuple[int, dict]:
-            with transaction.atomic():
-                payment = _card_checkout_payment(user=request.user, address_id=data["address_id"])
+            payment = order_services.order_checkout_card(
+                user=request.user, shipping_address_id=data["address_id"]
+            )
             return status.HTTP_200_OK, WebPaymentIntentSerializer(payment).data
 
         status_code, body = idempotent_call(

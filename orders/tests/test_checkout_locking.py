@@ -231,7 +231,7 @@ def test_an_error_after_the_payment_intent_rolls_back_and_cancels_it(user, creat
     def broken(*, lines):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "product_stock_take", broken)
+    monkeypatch.setattr(services, "stock_take", broken)
     product = ProductFactory(stock=4)
     fill_cart(user, [(product, 2)])
     client = client_for(user)
@@ -259,7 +259,7 @@ def test_a_failed_cancel_of_the_orphan_intent_is_logged_and_the_409_stands(
     def stripe_down(payment_intent_id):
         raise PaymentProviderError()
 
-    monkeypatch.setattr(services, "product_stock_take", lost_race)
+    monkeypatch.setattr(services, "stock_take", lost_race)
     monkeypatch.setattr(gateway, "cancel_payment_intent", stripe_down)
     product = ProductFactory(stock=4)
     fill_cart(user, [(product, 1)])

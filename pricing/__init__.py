@@ -1,0 +1,1 @@
+"""Pricing: the only code that turns lines into money (see `pricing.totals`)."""
