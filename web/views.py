@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import QueryDict
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
@@ -29,6 +30,7 @@ from addresses import services as address_services
 from addresses.serializers import PincodeQuerySerializer, PincodeResultSerializer
 from cart import selectors as cart_selectors
 from cart import services as cart_services
+from core.catalog_cache import cache_anonymous
 from core.exceptions import ApplicationError, NotFound
 from core.idempotency import idempotent_call
 from orders import selectors as order_selectors
@@ -233,6 +235,7 @@ class WebProductListView(PublicView):
         parameters=[WebProductListQuerySerializer],
         responses={200: WebProductSerializer(many=True), 400: R400},
     )
+    @method_decorator(cache_anonymous)
     def get(self, request: Request) -> Response:
         filters = QueryDict(mutable=True)
         for name in PRODUCT_LIST_PARAMS:
@@ -251,6 +254,7 @@ class WebProductDetailView(PublicView):
         summary="One active product",
         responses={200: WebProductSerializer, 404: OpenApiResponse(description="No such active product.")},
     )
+    @method_decorator(cache_anonymous)
     def get(self, request: Request, pk: int) -> Response:
         product = (
             product_selectors.product_visible_queryset(user=None).filter(pk=_path_id(pk, "Product")).first()
