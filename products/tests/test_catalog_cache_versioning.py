@@ -6,6 +6,7 @@ Transactional tests: the version is bumped by `transaction.on_commit`, so the wr
 commit. The cache is the configured one (Redis when REDIS_URL is set, as in CI; else locmem).
 """
 
+import io
 from decimal import Decimal
 
 import pytest
@@ -18,7 +19,6 @@ from django.test.utils import CaptureQueriesContext
 from addresses.tests.factories import AddressFactory
 from conftest import client_for
 from core import catalog_cache
-from orders import services as order_services
 from orders.stock import product_stock_take
 from products.tests.factories import CategoryFactory, ProductFactory
 from users.tests.factories import UserFactory
@@ -168,11 +168,11 @@ def test_admin_edits_are_seen_at_once(api_client, staff_user):
 
 def test_seed_demo_bulk_inserts_are_seen_at_once(api_client):
     assert assert_served_from_cache(api_client, LIST)["count"] == 0
-    call_command("seed_demo", "--no-accounts", "--products", "3", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", "--no-accounts", "--products", "3", stdout=io.StringIO())
     assert api_client.get(LIST).json()["count"] > 0
     assert_served_from_cache(api_client, WEB_LIST)
     before = len(api_client.get(WEB_LIST).json())
-    call_command("seed_demo", "--no-accounts", "--products", "5", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", "--no-accounts", "--products", "5", stdout=io.StringIO())
     assert len(api_client.get(WEB_LIST).json()) == before + 2
 
 
