@@ -61,6 +61,7 @@ SCENARIOS = ("bare", "ping", "detail", "list", "web-list", "cart")
 SUSPECTS = (
     ("serializer get_fields", "rest_framework/serializers.py", "get_fields"),
     ("serializer to_representation", "rest_framework/serializers.py", "to_representation"),
+    ("prebuilt to_representation", "core/serializers.py", "to_representation"),
     ("filterset form", "django_filters/filterset.py", "form"),
     ("filterset qs", "django_filters/filterset.py", "qs"),
     ("build_absolute_uri", "django/http/request.py", "build_absolute_uri"),
@@ -69,7 +70,6 @@ SUSPECTS = (
     ("SQL execute (cursor)", "django/db/backends/utils.py", "execute"),
     ("session middleware", "django/contrib/sessions/middleware.py", "process_response"),
     ("message middleware", "django/contrib/messages/middleware.py", "process_response"),
-    ("request log middleware", "core/middleware.py", "__call__"),
     ("JSON render", "rest_framework/renderers.py", "render"),
     ("paginate_queryset", "rest_framework/pagination.py", "paginate_queryset"),
     ("model init (from_db)", "django/db/models/base.py", "from_db"),
