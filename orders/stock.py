@@ -8,8 +8,8 @@ raising rolls back every unit already taken in that transaction. `product_stock_
 non-locking look checkout takes before its Stripe call.
 
 Catalog pages show `stock` and `in_stock`, so taking and releasing stock are catalog writes:
-both call `catalog_changed()`, which invalidates the cached catalog when the caller's
-transaction commits (nothing happens for a checkout that rolls back).
+both call `catalog_changed(stock_only=True)`, which invalidates the cached entries that show stock
+when the caller's transaction commits (nothing happens for a checkout that rolls back).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def product_stock_take(*, lines: Iterable[tuple[int, int]]) -> None:
     `ProductUnavailable` (409) for the first line that cannot be served; the caller's
     transaction then rolls back whatever earlier lines took.
     """
-    catalog_changed()
+    catalog_changed(stock_only=True)
     for product_id, quantity in _merged(lines):
         taken = Product.objects.filter(pk=product_id, stock__gte=quantity, is_active=True).update(
             stock=F("stock") - quantity
@@ -86,6 +86,6 @@ def product_stock_take(*, lines: Iterable[tuple[int, int]]) -> None:
 
 def product_stock_release(*, lines: Iterable[tuple[int | None, int]]) -> None:
     """Put `quantity` units of every `(product_id, quantity)` line back (deleted products are skipped)."""
-    catalog_changed()
+    catalog_changed(stock_only=True)
     for product_id, quantity in _merged(lines):
         Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)

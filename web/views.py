@@ -235,7 +235,8 @@ class WebProductListView(PublicView):
         parameters=[WebProductListQuerySerializer],
         responses={200: WebProductSerializer(many=True), 400: R400},
     )
-    @method_decorator(cache_anonymous)
+    # The storefront's product shape shows no stock: orders' stock writes leave these entries.
+    @method_decorator(cache_anonymous(shows_stock=False))
     def get(self, request: Request) -> Response:
         filters = QueryDict(mutable=True)
         for name in PRODUCT_LIST_PARAMS:
@@ -254,7 +255,8 @@ class WebProductDetailView(PublicView):
         summary="One active product",
         responses={200: WebProductSerializer, 404: OpenApiResponse(description="No such active product.")},
     )
-    @method_decorator(cache_anonymous)
+    # The storefront's product shape shows no stock: orders' stock writes leave these entries.
+    @method_decorator(cache_anonymous(shows_stock=False))
     def get(self, request: Request, pk: int) -> Response:
         product = (
             product_selectors.product_visible_queryset(user=None).filter(pk=_path_id(pk, "Product")).first()

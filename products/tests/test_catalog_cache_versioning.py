@@ -56,6 +56,13 @@ def assert_served_from_cache(client, path: str, **params) -> dict:
     return second.json()
 
 
+def assert_still_cached(client, path: str) -> None:
+    """One GET of `path` answered from the cache (no query at all)."""
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(path).status_code == 200
+    assert ctx.captured_queries == [], f"{path} was not served from the cache"
+
+
 def test_staff_price_change_is_seen_at_once_on_every_cached_page(api_client, staff_client):
     product = ProductFactory(name="Lamp", price=Decimal("10.00"), stock=5)
     storefront = null_token_client()  # a signed-out storefront visitor sends `Bearer null`
@@ -197,6 +204,36 @@ def test_checkout_and_cancel_refresh_the_stock_shown_on_cached_pages(api_client)
     assert api_client.get(detail(product.pk)).json()["stock"] == 5
 
 
+def test_stock_writes_leave_the_storefront_pages_which_show_no_stock(api_client, staff_client):
+    product = ProductFactory(name="Lamp", price=Decimal("10.00"), stock=5)
+    storefront = null_token_client()
+    assert_served_from_cache(storefront, WEB_LIST)
+    assert_served_from_cache(storefront, web_detail(product.pk))
+    assert_served_from_cache(api_client, detail(product.pk))
+
+    with transaction.atomic():  # what a checkout does
+        product_stock_take(lines=[(product.pk, 2)])
+
+    assert api_client.get(detail(product.pk)).json()["stock"] == 3  # shows stock: fresh
+    assert_still_cached(storefront, WEB_LIST)  # no stock in it: the entry survived the stock write
+    assert_still_cached(storefront, web_detail(product.pk))
+    # A staff write, stock included, refreshes the storefront too.
+    assert (
+        staff_client.patch(detail(product.pk), {"stock": 9, "price": "11.00"}, format="json").status_code
+        == 200
+    )
+    assert storefront.get(web_detail(product.pk)).json()["price"] == 11
+
+
+def test_the_storefront_product_shape_has_no_stock():
+    # The storefront views are cached with shows_stock=False (web/views.py): if the shape ever
+    # shows stock, they must key on the stock version too.
+    from web.serializers import WebProductSerializer
+
+    fields = set(WebProductSerializer().fields)
+    assert not fields & {"stock", "in_stock", "available", "quantity"}, fields
+
+
 def test_a_checkout_that_rolls_back_keeps_the_cache(api_client):
     product = ProductFactory(stock=5)
     assert_served_from_cache(api_client, detail(product.pk))
@@ -226,7 +263,7 @@ def test_signed_in_callers_are_never_served_or_stored(api_client, auth_client, s
 
 def test_the_cache_is_skipped_when_it_cannot_hold_a_version(api_client, monkeypatch):
     product = ProductFactory(name="Lamp", price=Decimal("10.00"))
-    monkeypatch.setattr(catalog_cache, "catalog_version", lambda: None)  # e.g. Redis unreachable
+    monkeypatch.setattr(catalog_cache, "catalog_version", lambda **_: None)  # e.g. Redis unreachable
     api_client.get(detail(product.pk))
     with CaptureQueriesContext(connection) as ctx:
         assert api_client.get(detail(product.pk)).status_code == 200
