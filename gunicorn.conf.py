@@ -26,10 +26,17 @@ def _cpu_count() -> int:
 # Listen on every interface: the platform's router (or nginx) connects from outside the container.
 bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
 
-# Sync workers, one request each. The usual 2 x cores + 1, capped because a container often sees
-# the host's cores but not its memory; set WEB_CONCURRENCY to size it for the instance.
+# Threaded workers (gthread): a request waiting on the network (Stripe, the pincode lookup, the
+# mail relay) holds a thread, not a whole process, so the other threads keep serving. Processes
+# still give the CPU-bound work (the GIL is per process) the cores: the usual 2 x cores + 1,
+# capped because a container often sees the host's cores but not its memory.
+# Sizing, together: each thread keeps its own database connection (DB_CONN_MAX_AGE, persistent
+# connections), so one instance holds at most WEB_CONCURRENCY x GUNICORN_THREADS connections to
+# PostgreSQL (or to PgBouncer); keep instances x that (+ Celery workers) below max_connections.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread") or "gthread"
 workers = _env_int("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 4))
-threads = _env_int("GUNICORN_THREADS", 1)
+# gunicorn turns `sync` with threads > 1 into gthread; a deliberate `sync` gets one thread.
+threads = _env_int("GUNICORN_THREADS", 4) if worker_class == "gthread" else 1
 
 # A request running longer than `timeout` gets its worker killed and restarted; on SIGTERM
 # (deploys, scale-in) workers get `graceful_timeout` to finish the requests they hold.

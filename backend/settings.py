@@ -319,9 +319,8 @@ PINCODE_LOOKUP_URL = env("PINCODE_LOOKUP_URL")
 PINCODE_LOOKUP_TIMEOUT = 3
 # The storefront profile's product list (/api/web/products/) is a plain array: at most this many.
 WEB_PRODUCT_LIST_MAX = env_int("WEB_PRODUCT_LIST_MAX", 500)
-# Seconds the anonymous product list response and the catalogue COUNT(*) may be served from the
-# cache (0 = off; off by default while DEBUG is on, so development and tests always see fresh rows).
-# Stock on list pages may lag by this much; detail, cart and checkout always read the database.
+# Lifetime of the versioned catalog cache entries (anonymous list/detail responses, COUNT(*)); a memory
+# bound: catalog writes bump the version on commit (core/catalog_cache.py). 0 = off (DEBUG default).
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 0 if DEBUG else 15)
 
 # --- Stripe -----------------------------------------------------------------------------

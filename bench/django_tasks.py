@@ -39,6 +39,7 @@ from django.utils import timezone  # noqa: E402
 
 from addresses.models import Address  # noqa: E402
 from cart.models import CartItem  # noqa: E402
+from core.catalog_cache import catalog_changed  # noqa: E402
 from orders.models import ItemStatus, Order, OrderItem  # noqa: E402
 from products.models import Category, Product  # noqa: E402
 
@@ -99,6 +100,7 @@ def prepare(args: argparse.Namespace) -> dict:
     cart_pool = [pk for pk in ids if pk not in hot_set]
     cart_ids = sorted(rng.sample(cart_pool, args.cart_products))
     Product.objects.filter(pk__in=cart_ids).update(stock=100_000)
+    catalog_changed()  # the bench's own stock writes: served pages must not show the old stock
     state["cart_product_ids"] = cart_ids
 
     # One hash for everyone: hashing 50 passwords at production cost would only slow setup.

@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from core.ids import id_field
+from core.serializers import PrebuiltModelSerializer
 from products.serializers import ProductOutputSerializer
 
 from .models import Cart, CartItem
@@ -19,7 +20,7 @@ money_field = serializers.DecimalField(max_digits=12, decimal_places=2, read_onl
 
 
 @extend_schema_serializer(component_name="CartItem")
-class CartItemOutputSerializer(serializers.ModelSerializer):
+class CartItemOutputSerializer(PrebuiltModelSerializer):
     product = ProductOutputSerializer(read_only=True)  # the catalog's product object
     unit_price = serializers.DecimalField(
         source="product.price", max_digits=10, decimal_places=2, read_only=True
@@ -37,7 +38,7 @@ class CartItemOutputSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_serializer(component_name="Cart")
-class CartOutputSerializer(serializers.ModelSerializer):
+class CartOutputSerializer(PrebuiltModelSerializer):
     items = CartItemOutputSerializer(many=True, read_only=True)
     total_items = serializers.SerializerMethodField()
     subtotal = serializers.SerializerMethodField()

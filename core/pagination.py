@@ -1,11 +1,11 @@
-import hashlib
-
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
+
+from core.catalog_cache import catalog_key
 
 
 class StandardPagination(PageNumberPagination):
@@ -18,10 +18,11 @@ class StandardPagination(PageNumberPagination):
 
 class CachedCountPaginator(Paginator):
     """A Paginator whose `count` is cached for `settings.CATALOG_CACHE_SECONDS`, keyed by the
-    filtered query itself. A COUNT(*) over a large filtered catalogue (tens of thousands of
-    rows at 100k products) costs far more than fetching the 20 rows of the page. The total (and
-    so `next` on the last pages) may lag the truth by the cache time, as on most shops' "N results"
-    labels; the rows themselves are always read from the database."""
+    filtered query itself and the catalog version (core.catalog_cache), so a catalog write makes
+    every cached total stale at once. A COUNT(*) over a large filtered catalogue (tens of thousands of
+    rows at 100k products) costs far more than fetching the 20 rows of the page. Writes that skip
+    `catalog_changed()` (raw SQL, a shell) may leave the total lagging by the cache time; the rows
+    themselves are always read from the database."""
 
     @cached_property
     def count(self) -> int:
@@ -35,7 +36,9 @@ class CachedCountPaginator(Paginator):
             # A filter that can match nothing (`.none()`, e.g. an unknown `?category=`, or an empty
             # `__in`) has no SQL at all: the total is 0, with no query and nothing to cache.
             return 0
-        key = "pagination:count:" + hashlib.sha256(f"{sql}\x00{params!r}".encode()).hexdigest()
+        key = catalog_key("count", f"{sql}\x00{params!r}")
+        if key is None:  # the cache is unusable: count in the database
+            return super().count
         count = cache.get(key)
         if count is None:
             count = super().count

@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from core.catalog_cache import catalog_changed
+
 from . import services
 from .models import Category, Product, WishlistItem
 
@@ -25,6 +27,10 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("parent",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        catalog_changed()
 
     def delete_model(self, request, obj):
         services.category_delete(category=obj)
@@ -84,6 +90,7 @@ class ProductAdmin(admin.ModelAdmin):
                 services.product_update(product=obj, data={name: getattr(obj, name) for name in changed})
         else:
             obj.save()
+            catalog_changed()
 
     def delete_model(self, request, obj):
         if not services.product_delete(product=obj):

@@ -106,6 +106,22 @@ class ProductFilter(django_filters.FilterSet):
         model = Product
         fields: list[str] = []
 
+    @classmethod
+    def _form_class(cls, filters) -> type:
+        form_class = cls.__dict__.get("_cached_form_class")
+        if form_class is None:
+            fields = {name: filter_.field for name, filter_ in filters.items()}
+            form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            cls._cached_form_class = form_class  # a race builds it twice, identically: harmless
+        return form_class
+
+    def get_form_class(self):
+        """django-filter builds a new form class (and a form field per filter) for every request;
+        the fields depend only on this class's filters (no queryset or request-dependent choices),
+        so the class is built once. Each form instance still deep-copies its fields, as Django's
+        forms always do, so nothing bound to a request is shared."""
+        return self._form_class(self.filters)
+
     def filter_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         from .selectors import category_ids_for_filter  # selectors import this module
 

@@ -11,6 +11,8 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from core.serializers import PrebuiltModelSerializer
+
 from .models import Category, Product, WishlistItem
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -55,14 +57,14 @@ def _validate_image_size(image):
 # --- Output ---------------------------------------------------------------------------------
 
 
-class CategoryBriefSerializer(serializers.ModelSerializer):
+class CategoryBriefSerializer(PrebuiltModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "name", "slug"]
 
 
 @extend_schema_serializer(component_name="Category")
-class CategoryOutputSerializer(serializers.ModelSerializer):
+class CategoryOutputSerializer(PrebuiltModelSerializer):
     image = AbsoluteImageField()
     mobile_image = AbsoluteImageField()
     mobile_secondary_image = AbsoluteImageField()
@@ -87,7 +89,7 @@ class CategoryOutputSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_serializer(component_name="Product")
-class ProductOutputSerializer(serializers.ModelSerializer):
+class ProductOutputSerializer(PrebuiltModelSerializer):
     """The contract's product object."""
 
     currency = serializers.SerializerMethodField()
@@ -121,7 +123,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_serializer(component_name="WishlistItem")
-class WishlistItemOutputSerializer(serializers.ModelSerializer):
+class WishlistItemOutputSerializer(PrebuiltModelSerializer):
     product = ProductOutputSerializer(read_only=True)
 
     class Meta:

@@ -16,6 +16,7 @@ from django.core.files import File
 from django.db import IntegrityError, models, transaction
 from django.utils.text import slugify
 
+from core.catalog_cache import catalog_changed
 from core.exceptions import NotFound
 
 from .models import Category, Product, WishlistItem
@@ -183,6 +184,7 @@ def product_create(
         fallback="product",
         check_sku=True,
     )
+    catalog_changed()
     return product
 
 
@@ -220,6 +222,7 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
         fallback="product",
         check_sku=True,
     )
+    catalog_changed()
     return product
 
 
@@ -235,6 +238,7 @@ def product_delete(*, product: Product) -> bool:
     locked = Product.objects.select_for_update().filter(pk=product.pk).first()
     if locked is None:
         raise NotFound("Product not found.")
+    catalog_changed()
     if locked.order_items.exists():
         if locked.is_active:
             locked.is_active = False
@@ -292,6 +296,7 @@ def category_create(
         fallback="category",
         check_sku=False,
     )
+    catalog_changed()
     return category
 
 
@@ -319,6 +324,7 @@ def category_update(*, category: Category, data: dict[str, Any]) -> Category:
         fallback="category",
         check_sku=False,
     )
+    catalog_changed()
     return category
 
 
@@ -328,6 +334,7 @@ def category_delete(*, category: Category) -> None:
     its products become uncategorised (`category: null`), they are not deleted."""
     Category.objects.filter(parent=category).update(parent=category.parent_id)
     category.delete()
+    catalog_changed()
 
 
 # --- Wishlist -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 
 from django.db.models import F
 
+from core.catalog_cache import catalog_changed
 from core.exceptions import ApplicationError, InsufficientStock, ProductUnavailable
 
 from .models import Product
@@ -119,6 +120,7 @@ def stock_take(*, lines: Lines) -> None:
     `InsufficientStock` (409) listing every line that could not be served; the caller's
     transaction then rolls back whatever the other lines took.
     """
+    catalog_changed(stock_only=True)
     shortfalls = []
     for product_id, quantity in lock_order(lines):
         taken = Product.objects.filter(pk=product_id, stock__gte=quantity, is_active=True).update(
@@ -137,6 +139,7 @@ def stock_take(*, lines: Lines) -> None:
 def stock_release(*, lines: Lines) -> None:
     """Put `quantity` units of every `(product_id, quantity)` line back, in lock order (deleted
     products are skipped)."""
+    catalog_changed(stock_only=True)
     for product_id, quantity in lock_order(lines):
         Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
 

@@ -1,12 +1,5 @@
 """Catalog, category and wishlist endpoints: input serializer -> service -> output serializer."""
 
-import hashlib
-from functools import wraps
-
-from django.conf import settings
-from django.core.cache import cache
-from django.http import HttpResponse
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -16,6 +9,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from core.catalog_cache import cache_anonymous
 from core.pagination import CachedCountPagination
 from core.parsers import JSONParser
 
@@ -43,44 +37,6 @@ R401 = OpenApiResponse(description="`not_authenticated`.")
 R403_STAFF = OpenApiResponse(description="`permission_denied`: staff only.")
 R404 = OpenApiResponse(description="`not_found`.")
 STAFF_WRITE = {400: R400, 401: R401, 403: R403_STAFF}
-
-
-def cache_anonymous(view_func):
-    """Serve anonymous JSON GETs from the cache for settings.CATALOG_CACHE_SECONDS, keyed by the
-    absolute URL (one cache read per hit; the rendered body is what is stored). Requests with an
-    Authorization header always run the view: staff see inactive products. Off when 0."""
-
-    @wraps(view_func)
-    def wrapper(request, *args, **kwargs):
-        timeout = settings.CATALOG_CACHE_SECONDS
-        renderer = getattr(request, "accepted_renderer", None)
-        cacheable = (
-            timeout
-            and request.method == "GET"
-            and not request.META.get("HTTP_AUTHORIZATION")
-            and renderer is not None
-            and renderer.format == "json"
-        )
-        if not cacheable:
-            return view_func(request, *args, **kwargs)
-        key = "catalog:" + hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
-        content = cache.get(key)
-        if content is not None:
-            response = HttpResponse(content, content_type="application/json")
-        else:
-            response = view_func(request, *args, **kwargs)
-            if response.status_code == 200:
-
-                def store(rendered) -> None:  # a callback's return value would replace the response
-                    cache.set(key, rendered.content, timeout)
-
-                response.add_post_render_callback(store)
-        if response.status_code == 200:
-            patch_vary_headers(response, ["Authorization"])  # shared HTTP caches must not mix them up
-            patch_cache_control(response, max_age=timeout)
-        return response
-
-    return wrapper
 
 
 class IsStaffOrReadOnly(BasePermission):
@@ -144,6 +100,10 @@ class ProductViewSet(viewsets.ModelViewSet):
         page = self.paginate_queryset(queryset)
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
+
+    @method_decorator(cache_anonymous)
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
 
     def _output(self, product, status_code=status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(product).data, status=status_code)

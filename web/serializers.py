@@ -24,6 +24,7 @@ from cart.selectors import cart_line_total
 from cart.serializers import MAX_BULK_IDS
 from cart.services import STEP_ACTIONS
 from core.ids import id_field
+from core.serializers import PrebuiltModelSerializer
 from orders.models import ItemStatus, Order, OrderItem, OrderStatus, PaymentMethod
 from orders.selectors import estimated_delivery_date
 from products.models import Category, Product, WishlistItem
@@ -82,7 +83,7 @@ class WebMessageSerializer(serializers.Serializer):
 # --- Catalog -------------------------------------------------------------------------------------
 
 
-class WebCategorySerializer(serializers.ModelSerializer):
+class WebCategorySerializer(PrebuiltModelSerializer):
     image = AbsoluteImageField()
     mobile_image = AbsoluteImageField()
     mobile_secondary_image = AbsoluteImageField()
@@ -113,7 +114,7 @@ class WebPriceRangeSerializer(serializers.Serializer):
     max_price = _number(allow_null=True)
 
 
-class WebBookSerializer(serializers.ModelSerializer):
+class WebBookSerializer(PrebuiltModelSerializer):
     """A product as the storefront names it (it was a bookshop): brand on top, name below."""
 
     title = serializers.CharField(source="brand", read_only=True)
@@ -146,7 +147,7 @@ class WebProductListQuerySerializer(serializers.Serializer):
 # --- Wishlist ------------------------------------------------------------------------------------
 
 
-class WebWishlistItemSerializer(serializers.ModelSerializer):
+class WebWishlistItemSerializer(PrebuiltModelSerializer):
     book = WebBookSerializer(source="product", read_only=True)
 
     class Meta:
@@ -162,7 +163,7 @@ class WebBookIdInputSerializer(serializers.Serializer):
 # --- Cart ----------------------------------------------------------------------------------------
 
 
-class WebCartLineSerializer(serializers.ModelSerializer):
+class WebCartLineSerializer(PrebuiltModelSerializer):
     product = serializers.IntegerField(source="product_id", read_only=True)
     product_title = serializers.CharField(source="product.brand", read_only=True)
     product_subtitle = serializers.CharField(source="product.name", read_only=True)
@@ -242,7 +243,7 @@ def web_address_from_snapshot(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class WebAddressSerializer(serializers.ModelSerializer):
+class WebAddressSerializer(PrebuiltModelSerializer):
     name = serializers.CharField(source="full_name", read_only=True)
     mobile = serializers.CharField(source="phone", read_only=True)
     pincode = serializers.CharField(source="postal_code", read_only=True)
@@ -368,7 +369,7 @@ class _OrderLineMixin(serializers.Serializer):
         return stored_image_url(item.product_image, self.context.get("request"))
 
 
-class WebLatestItemSerializer(_OrderLineMixin, serializers.ModelSerializer):
+class WebLatestItemSerializer(_OrderLineMixin, PrebuiltModelSerializer):
     class Meta:
         model = OrderItem
         fields = ["product_image", "product_title", "quantity"]
@@ -393,7 +394,7 @@ class WebOrderAddressSerializer(WebLatestAddressSerializer):
     location = serializers.CharField()
 
 
-class WebLatestOrderSerializer(serializers.ModelSerializer):
+class WebLatestOrderSerializer(PrebuiltModelSerializer):
     items = WebLatestItemSerializer(many=True, read_only=True)
     address = serializers.SerializerMethodField()
 
@@ -408,7 +409,7 @@ class WebLatestOrderSerializer(serializers.ModelSerializer):
         return {key: full[key] for key in LATEST_ADDRESS_FIELDS}
 
 
-class WebOrderItemSerializer(_OrderLineMixin, serializers.ModelSerializer):
+class WebOrderItemSerializer(_OrderLineMixin, PrebuiltModelSerializer):
     status = serializers.SerializerMethodField()
     price_at_purchase = _number(source="unit_price")
     product_subtitle = serializers.CharField(source="product_name", read_only=True)
@@ -431,7 +432,7 @@ class WebOrderItemSerializer(_OrderLineMixin, serializers.ModelSerializer):
         return web_item_status(item, self.context["orders"][item.order_id])
 
 
-class WebOrderSerializer(serializers.ModelSerializer):
+class WebOrderSerializer(PrebuiltModelSerializer):
     status = serializers.SerializerMethodField()
     items = serializers.SerializerMethodField()
 
@@ -458,7 +459,7 @@ class WebCancelItemInputSerializer(WebCancelItemQuerySerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class WebCancelItemSerializer(_OrderLineMixin, serializers.ModelSerializer):
+class WebCancelItemSerializer(_OrderLineMixin, PrebuiltModelSerializer):
     """One order line with what the storefront's cancel and item pages show about its order."""
 
     status = serializers.SerializerMethodField()

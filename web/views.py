@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import QueryDict
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -28,6 +29,7 @@ from addresses import services as address_services
 from addresses.serializers import PincodeQuerySerializer, PincodeResultSerializer
 from cart import selectors as cart_selectors
 from cart import services as cart_services
+from core.catalog_cache import cache_anonymous
 from core.exceptions import NotFound
 from core.idempotency import idempotent_call
 from core.ids import path_id
@@ -223,6 +225,8 @@ class WebProductListView(PublicView):
         parameters=[WebProductListQuerySerializer],
         responses={200: WebProductSerializer(many=True), 400: R400},
     )
+    # The storefront's product shape shows no stock: orders' stock writes leave these entries.
+    @method_decorator(cache_anonymous(shows_stock=False))
     def get(self, request: Request) -> Response:
         filters = QueryDict(mutable=True)
         for name in PRODUCT_LIST_PARAMS:
@@ -241,6 +245,8 @@ class WebProductDetailView(PublicView):
         summary="One active product",
         responses={200: WebProductSerializer, 404: OpenApiResponse(description="No such active product.")},
     )
+    # The storefront's product shape shows no stock: orders' stock writes leave these entries.
+    @method_decorator(cache_anonymous(shows_stock=False))
     def get(self, request: Request, pk: int) -> Response:
         product = (
             product_selectors.product_visible_queryset(user=None).filter(pk=path_id(pk, "Product")).first()

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
+from core.catalog_cache import catalog_changed
 from products.models import Category, Product
 
 FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "sample_products.json"
@@ -111,6 +112,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _load_catalogue(self) -> None:
+        catalog_changed()  # bulk inserts skip the services: invalidate the catalog cache on commit
         records = json.loads(FIXTURE.read_text(encoding="utf-8"))
         category_records = [r for r in records if r["model"] == "products.category"]
         product_records = [r for r in records if r["model"] == "products.product"]
@@ -208,6 +210,7 @@ class Command(BaseCommand):
 
     @transaction.atomic  # one commit, and the deferred FK checks run once at the end
     def _generate(self, *, target: int, seed: int) -> None:
+        catalog_changed()  # bulk inserts skip the services: invalidate the catalog cache on commit
         started = time.perf_counter()
         generated = Product.objects.filter(sku__startswith=GENERATED_SKU_PREFIX)
         existing = set(generated.values_list("sku", flat=True))

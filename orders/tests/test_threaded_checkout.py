@@ -1,0 +1,212 @@
+"""The checkout under the production server model: gunicorn with gthread workers (the default of
+gunicorn.conf.py), persistent database connections, on PostgreSQL, with the fake Stripe.
+
+Many buyers race for the last units at once: exactly the stock is sold, the others get 409, no
+5xx; and the database connections stay bounded by workers x threads, are reused across requests
+(DB_CONN_MAX_AGE) and are all closed when gunicorn stops.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import jwt
+import psycopg
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+from rest_framework_simplejwt.tokens import AccessToken
+
+from addresses.tests.factories import AddressFactory
+from core.tests.test_production import BASE_DIR, PYTHON, _free_port, _gunicorn_database_url, production_env
+from orders.models import Order
+from products.models import Product
+from products.tests.factories import ProductFactory
+from users.tests.factories import UserFactory
+
+from .conftest import fill_cart
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+WORKERS = 2
+THREADS = 4
+BUYERS = 24
+STOCK = 5
+
+
+def _token(user, secret_key: str) -> str:
+    """An access token signed with the server's SECRET_KEY (simplejwt's HS256 default)."""
+    return jwt.encode(dict(AccessToken.for_user(user).payload), secret_key, algorithm="HS256")
+
+
+class ConnectionWatcher:
+    """Samples pg_stat_activity for the server's connections to this test database (from a
+    connection of its own, not counted): the most seen at once and every backend pid seen."""
+
+    def __init__(self, conninfo: str, database: str) -> None:
+        self.conn = psycopg.connect(conninfo, autocommit=True)
+        self.database = database
+        self.most = 0
+        self.pids: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def now(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s",
+            [self.database, self._test_pid],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = self.now()
+            self.most = max(self.most, len(pids))
+            self.pids.update(pids)
+            time.sleep(0.01)
+
+    def __enter__(self) -> ConnectionWatcher:
+        with connection.cursor() as cursor:  # the test's own Django connection is not the server's
+            cursor.execute("SELECT pg_backend_pid()")
+            self._test_pid = cursor.fetchone()[0]
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.conn.close()
+
+
+def test_gthread_checkouts_sell_the_last_units_once_and_bound_connections(tmp_path: Path, stripe_server):
+    product = ProductFactory(stock=STOCK, price=Decimal("10.00"))
+    buyers = []
+    for _ in range(BUYERS):
+        user = UserFactory()
+        fill_cart(user, [(product, 1)])
+        buyers.append((user, AddressFactory(user=user)))
+
+    port = _free_port()
+    env = production_env(
+        tmp_path,
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        REDIS_URL=settings.REDIS_URL or None,
+        CACHE_KEY_PREFIX=f"gthread-test-{port}",
+        STRIPE_API_BASE=stripe_server,
+        STRIPE_SECRET_KEY=settings.STRIPE_SECRET_KEY,
+        STRIPE_PUBLISHABLE_KEY=settings.STRIPE_PUBLISHABLE_KEY,
+        STRIPE_WEBHOOK_SECRET=settings.STRIPE_WEBHOOK_SECRET,
+        CLOUDINARY_URL=None,
+        RESEND_API_KEY=None,
+        SENTRY_DSN=None,
+        THROTTLE_RATE_USER="100000/min",
+        PORT=str(port),
+        WEB_CONCURRENCY=str(WORKERS),
+        GUNICORN_THREADS=str(THREADS),
+        GUNICORN_WORKER_CLASS=None,  # the default of gunicorn.conf.py is what is under test
+        GUNICORN_ACCESS_LOG="",
+        DB_CONN_MAX_AGE="60",
+        LOG_LEVEL="WARNING",
+    )
+    env["DATABASE_URL"] = _gunicorn_database_url(tmp_path, env)
+    secret_key = env["SECRET_KEY"]
+    database = connection.settings_dict["NAME"]
+    conninfo = env["DATABASE_URL"].replace("postgres://", "postgresql://", 1)
+
+    gunicorn = Path(PYTHON).with_name("gunicorn")
+    stderr_path = tmp_path / "gunicorn.err"
+    with stderr_path.open("wb") as err:
+        server = subprocess.Popen(
+            [str(gunicorn), "backend.wsgi:application", "-c", "gunicorn.conf.py"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                assert requests.get(f"{base}/api/health/", timeout=10).status_code == 200
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, stderr_path.read_text()
+                assert time.monotonic() < deadline, "gunicorn did not start\n" + stderr_path.read_text()
+                time.sleep(0.3)
+        assert "Using worker: gthread" in stderr_path.read_text()
+
+        def checkout(buyer) -> tuple[int, dict]:
+            user, address = buyer
+            response = requests.post(
+                f"{base}/api/orders/create/",
+                json={"shipping_address_id": address.pk, "payment_method": "card"},
+                headers={"Authorization": f"Bearer {_token(user, secret_key)}"},
+                timeout=60,
+            )
+            return response.status_code, response.json()
+
+        def cart_read(buyer) -> int:
+            user, _ = buyer
+            headers = {"Authorization": f"Bearer {_token(user, secret_key)}"}
+            return requests.get(f"{base}/api/cart/", headers=headers, timeout=60).status_code
+
+        with ConnectionWatcher(conninfo, database) as watcher:
+            with ThreadPoolExecutor(max_workers=BUYERS) as pool:
+                results = list(pool.map(checkout, buyers))
+                # A second wave on the same server: connections are reused, never piled up.
+                reads = list(pool.map(cart_read, buyers * 2))
+            still_open = watcher.now()
+
+        statuses = sorted(status for status, _ in results)
+        assert statuses.count(201) == STOCK, results
+        assert statuses.count(409) == BUYERS - STOCK, results
+        assert {body["code"] for status, body in results if status == 409} == {"insufficient_stock"}
+        assert reads == [200] * (2 * BUYERS)
+        # Threads really served in parallel, yet never more connections than threads in all...
+        assert 2 <= watcher.most <= WORKERS * THREADS, watcher.most
+        # ...and they were kept and reused (DB_CONN_MAX_AGE), not opened per request.
+        assert len(watcher.pids) <= WORKERS * THREADS, watcher.pids
+        assert 1 <= len(still_open) <= WORKERS * THREADS
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            exit_code = server.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    assert exit_code == 0, stderr_path.read_text()
+    assert "Traceback" not in stderr_path.read_text()
+
+    # Stopping the server closes every connection it held.
+    with psycopg.connect(conninfo, autocommit=True) as probe:
+        deadline = time.monotonic() + 10
+        while True:
+            left = probe.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+                "AND pid <> %s",
+                [database, _test_backend_pid()],
+            ).fetchone()[0]
+            if left == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert left == 0
+
+    product.refresh_from_db()
+    assert product.stock == 0
+    assert Order.objects.filter(items__product=product).distinct().count() == STOCK
+    assert Product.objects.filter(pk=product.pk, stock__lt=0).count() == 0
+
+
+def _test_backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
