@@ -75,6 +75,8 @@ class DeferredOrderingFilter(django_filters.OrderingFilter):
 
 
 class ProductFilter(django_filters.FilterSet):
+    # Staff may filter by an inactive category; for everybody else it names nothing (empty page).
+    include_inactive_categories = False
     category = django_filters.CharFilter(
         method="filter_category",
         max_length=140,
@@ -125,7 +127,7 @@ class ProductFilter(django_filters.FilterSet):
     def filter_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         from .selectors import category_ids_for_filter  # selectors import this module
 
-        ids = category_ids_for_filter(value=value)
+        ids = category_ids_for_filter(value=value, include_inactive=self.include_inactive_categories)
         if ids is None:
             return queryset.none()
         return queryset.filter(category_id__in=ids)

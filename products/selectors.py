@@ -1,7 +1,7 @@
 """Catalog reads: product lists with filters, facets, and the category tree.
 
 The category tree is small (tens to a few hundred rows), so "a category and everything under
-it" is worked out in Python from one query of `(id, slug, parent_id)` rows instead of a
+it" is worked out in Python from one query of `(id, slug, parent_id, is_active)` rows instead of a
 recursive SQL query per request.
 """
 
@@ -26,13 +26,16 @@ def _is_staff(user) -> bool:
 # --- Categories -----------------------------------------------------------------------------
 
 
-def _category_rows() -> list[tuple[int, str, int | None]]:
-    return list(Category.objects.order_by().values_list("id", "slug", "parent_id"))
+Row = tuple[int, str, int | None, bool]  # id, slug, parent_id, is_active
 
 
-def _descendants(rows: list[tuple[int, str, int | None]], root_id: int) -> list[int]:
+def _category_rows() -> list[Row]:
+    return list(Category.objects.order_by().values_list("id", "slug", "parent_id", "is_active"))
+
+
+def _descendants(rows: list[Row], root_id: int) -> list[int]:
     children: dict[int | None, list[int]] = defaultdict(list)
-    for category_id, _slug, parent_id in rows:
+    for category_id, _slug, parent_id, _active in rows:
         children[parent_id].append(category_id)
     found: list[int] = []
     seen: set[int] = set()
@@ -47,17 +50,17 @@ def _descendants(rows: list[tuple[int, str, int | None]], root_id: int) -> list[
     return sorted(found)
 
 
-def _match(rows: list[tuple[int, str, int | None]], value: str) -> int | None:
+def _match(rows: list[Row], value: str) -> int | None:
     value = value.strip()
     if not value:
         return None
     if value.isdigit():
         wanted = int(value)
-        for category_id, _slug, _parent in rows:
+        for category_id, _slug, _parent, _active in rows:
             if category_id == wanted:
                 return category_id
     # Not an id (or no category has that id): a slug, which may itself be all digits.
-    for category_id, slug, _parent in rows:
+    for category_id, slug, _parent, _active in rows:
         if slug == value:
             return category_id
     return None
@@ -74,12 +77,17 @@ def category_descendant_ids(*, category: Category) -> list[int]:
     return _descendants(_category_rows(), category.pk)
 
 
-def category_ids_for_filter(*, value: str) -> list[int] | None:
+def category_ids_for_filter(*, value: str, include_inactive: bool = False) -> list[int] | None:
     """`?category=` semantics in one query: the named category (id or slug) and its descendants,
-    or None when no category matches."""
+    or None when no category matches. An inactive category names nothing unless
+    `include_inactive` (staff), as its detail is a 404: the caller answers an empty page."""
     rows = _category_rows()
     root_id = _match(rows, value)
-    return _descendants(rows, root_id) if root_id is not None else None
+    if root_id is None:
+        return None
+    if not include_inactive and not next(active for pk, _slug, _parent, active in rows if pk == root_id):
+        return None
+    return _descendants(rows, root_id)
 
 
 def category_list(*, user) -> QuerySet[Category]:
@@ -104,6 +112,7 @@ def product_list(*, filters: Mapping[str, Any], user) -> QuerySet[Product]:
     which the API renders as a 400.
     """
     filterset = ProductFilter(data=filters, queryset=product_visible_queryset(user=user))
+    filterset.include_inactive_categories = _is_staff(user)
     if not filterset.is_valid():
         raise ValidationError(_errors_as_dict(filterset.errors))
     return filterset.qs

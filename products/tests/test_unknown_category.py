@@ -85,3 +85,32 @@ def test_storefront_product_list_is_empty(api_client, catalog, catalog_cache_mod
             body = response.json()
             assert body in ([], {"min_price": None, "max_price": None}), (path, value, body)
     assert len(api_client.get("/api/web/products/", {"category": "books"}).json()) == 2
+
+
+@pytest.fixture
+def inactive_with_products():
+    """An inactive category that still holds active products: its detail is a 404 for customers,
+    so `?category=` naming it must not list them either (staff still can)."""
+    retired = CategoryFactory(name="Retired", slug="retired", is_active=False)
+    ProductFactory(name="Old map", brand="Penguin", price=Decimal("5.00"), category=retired)
+    return retired
+
+
+def test_an_inactive_category_with_products_is_empty_for_customers(
+    api_client, auth_client, staff_client, catalog, inactive_with_products, catalog_cache_mode
+):
+    retired = inactive_with_products
+    for value in ("retired", str(retired.pk)):
+        for client in (api_client, auth_client):
+            body = client.get("/api/products/", {"category": value}).json()
+            assert body["count"] == 0 and body["results"] == [], value
+        assert api_client.get("/api/products/brands/", {"category": value}).json() == []
+        assert api_client.get("/api/products/price-range/", {"category": value}).json() == {
+            "min_price": None,
+            "max_price": None,
+        }
+        assert api_client.get("/api/web/products/", {"category": value}).json() == []
+        # Staff manage the catalogue: they still find the products of a retired category.
+        assert staff_client.get("/api/products/", {"category": value}).json()["count"] == 1, value
+    # The products themselves stay visible (an inactive category does not hide its products).
+    assert api_client.get("/api/products/", {"search": "Old map"}).json()["count"] == 1
