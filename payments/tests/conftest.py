@@ -89,6 +89,17 @@ def deliver_intent_event(client, payment_intent_id: str, event_type: str = "paym
     return post_event(client, intent_event(payment_intent_id, event_type), **kw)
 
 
+@pytest.fixture
+def deliver(api_client, django_capture_on_commit_callbacks):
+    """Deliver a signed event and run what it queued on commit (emails)."""
+
+    def _deliver(event, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return post_event(api_client, event, **kwargs)
+
+    return _deliver
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -14,23 +14,11 @@ from .conftest import (
     charge_refunded_event,
     confirm_on_stripe,
     intent_event,
-    post_event,
     stripe_get,
     stripe_post,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def deliver(api_client, django_capture_on_commit_callbacks):
-    """Deliver a signed event and run what it queued on commit (emails)."""
-
-    def _deliver(event, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return post_event(api_client, event, **kwargs)
-
-    return _deliver
 
 
 def _notes(order):

@@ -12,18 +12,9 @@ from django.core import mail
 from orders.models import OrderStatus
 from payments.models import Payment, WebhookEvent
 
-from .conftest import WEBHOOK_URL, confirm_on_stripe, intent_event, post_event, sign, stripe_post
+from .conftest import WEBHOOK_URL, confirm_on_stripe, intent_event, sign, stripe_post
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def deliver(api_client, django_capture_on_commit_callbacks):
-    def _deliver(event, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return post_event(api_client, event, **kwargs)
-
-    return _deliver
 
 
 def _claims_paid(event: dict, payment: Payment) -> dict:
