@@ -34,6 +34,7 @@ urlpatterns += [
     path("api/addresses/", include("addresses.urls")),
     path("api/orders/", include("orders.urls")),
     path("api/payments/", include("payments.urls")),
+    path("api/promotions/", include("promotions.urls")),
     path("api/web/", include("web.urls")),
 ]
 

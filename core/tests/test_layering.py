@@ -15,6 +15,7 @@ FORBIDDEN = {
     "products": {"orders", "cart", "payments", "web"},
     "core": {"orders", "cart", "payments", "web", "pricing", "addresses", "products"},
     "cart": {"orders", "payments", "web"},
+    "promotions": {"orders", "cart", "payments", "web"},
 }
 
 
