@@ -5,6 +5,11 @@ from django.db.models import Q
 
 class Cart(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart")
+    # The coupon the customer applied (POST /api/cart/coupon/); it is re-checked on every read
+    # and at checkout, and cleared by a successful order.
+    promotion = models.ForeignKey(
+        "promotions.Promotion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Prefetch, prefetch_related_objects
 
 from pricing import totals as pricing
+from promotions import selectors as promotion_selectors
 
 from .models import Cart, CartItem
 
@@ -46,3 +48,46 @@ def cart_subtotal(*, items: Iterable[CartItem]) -> Decimal:
 
 def cart_total_items(*, items: Iterable[CartItem]) -> int:
     return sum(item.quantity for item in items)
+
+
+def cart_promotion_lines(*, items: Iterable[CartItem]) -> list[promotion_selectors.Line]:
+    """The cart's lines as a promotion sees them: category and line total."""
+    return [
+        promotion_selectors.Line(category_id=item.product.category_id, line_total=cart_line_total(item=item))
+        for item in items
+    ]
+
+
+class CartPricing(NamedTuple):
+    subtotal: Decimal
+    discount: pricing.Discount
+    evaluation: promotion_selectors.Evaluation | None  # None: no coupon in the cart
+
+    @property
+    def discount_total(self) -> Decimal:
+        return self.discount.total
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal - self.discount.total
+
+
+def cart_pricing(*, cart: Cart, items: list[CartItem] | None = None) -> CartPricing:
+    """Subtotal, the coupon's discount (when it applies now) and total = subtotal - discount.
+    Memoised on the cart object for one response."""
+    cached = getattr(cart, "_pricing_cache", None)
+    if cached is not None and items is None:
+        return cached
+    items = list(cart.items.all()) if items is None else items
+    lines = cart_promotion_lines(items=items)
+    subtotal = pricing.subtotal(line.line_total for line in lines)
+    evaluation = None
+    discount = pricing.no_discount([line.line_total for line in lines])
+    if cart.promotion_id is not None and cart.promotion is not None:
+        evaluation = promotion_selectors.promotion_evaluate(
+            promotion=cart.promotion, user_id=cart.user_id, lines=lines
+        )
+        discount = evaluation.discount
+    result = CartPricing(subtotal=subtotal, discount=discount, evaluation=evaluation)
+    cart._pricing_cache = result
+    return result

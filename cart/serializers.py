@@ -7,7 +7,7 @@ from core.serializers import PrebuiltModelSerializer
 from products.serializers import ProductOutputSerializer
 
 from .models import Cart, CartItem
-from .selectors import cart_line_total, cart_subtotal, cart_total_items
+from .selectors import cart_line_total, cart_pricing, cart_total_items
 from .services import STEP_ACTIONS
 
 MAX_BULK_IDS = 500
@@ -37,16 +37,43 @@ class CartItemOutputSerializer(PrebuiltModelSerializer):
         return str(cart_line_total(item=obj))
 
 
+@extend_schema_serializer(component_name="CartCoupon")
+class CartCouponSerializer(serializers.Serializer):
+    """Schema only: the coupon in the cart and whether it applies now (and why not)."""
+
+    code = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["percentage", "fixed"])
+    value = serializers.DecimalField(max_digits=12, decimal_places=2)
+    applicable = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True, help_text="Why it does not apply (null when it does).")
+    reason_code = serializers.CharField(
+        allow_null=True, help_text="`coupon_invalid`, `coupon_exhausted` or `coupon_not_applicable`."
+    )
+
+
 @extend_schema_serializer(component_name="Cart")
 class CartOutputSerializer(PrebuiltModelSerializer):
     items = CartItemOutputSerializer(many=True, read_only=True)
     total_items = serializers.SerializerMethodField()
     subtotal = serializers.SerializerMethodField()
+    coupon = serializers.SerializerMethodField()
+    discount_total = serializers.SerializerMethodField()
+    total = serializers.SerializerMethodField()
     currency = serializers.SerializerMethodField()
 
     class Meta:
         model = Cart
-        fields = ["id", "items", "total_items", "subtotal", "currency", "updated_at"]
+        fields = [
+            "id",
+            "items",
+            "total_items",
+            "subtotal",
+            "coupon",
+            "discount_total",
+            "total",
+            "currency",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def _items(self, obj: Cart) -> list[CartItem]:
@@ -56,9 +83,35 @@ class CartOutputSerializer(PrebuiltModelSerializer):
     def get_total_items(self, obj: Cart) -> int:
         return cart_total_items(items=self._items(obj))
 
+    def _pricing(self, obj: Cart):
+        return cart_pricing(cart=obj)
+
     @extend_schema_field(money_field)
     def get_subtotal(self, obj: Cart) -> str:
-        return str(cart_subtotal(items=self._items(obj)))
+        return str(self._pricing(obj).subtotal)
+
+    @extend_schema_field(CartCouponSerializer(allow_null=True))
+    def get_coupon(self, obj: Cart) -> dict | None:
+        evaluation = self._pricing(obj).evaluation
+        if evaluation is None:
+            return None
+        promotion = obj.promotion
+        return {
+            "code": promotion.code,
+            "kind": promotion.kind,
+            "value": str(promotion.value),
+            "applicable": evaluation.applicable,
+            "reason": evaluation.error.message if evaluation.error else None,
+            "reason_code": evaluation.error.code if evaluation.error else None,
+        }
+
+    @extend_schema_field(money_field)
+    def get_discount_total(self, obj: Cart) -> str:
+        return str(self._pricing(obj).discount_total)
+
+    @extend_schema_field(money_field)
+    def get_total(self, obj: Cart) -> str:
+        return str(self._pricing(obj).total)
 
     def get_currency(self, obj: Cart) -> str:
         return settings.CURRENCY
@@ -85,6 +138,10 @@ class CartUpdateInputSerializer(serializers.Serializer):
         if len(given) != 1:
             raise serializers.ValidationError("Send exactly one of 'quantity' or 'action'.")
         return attrs
+
+
+class CartCouponInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40, trim_whitespace=True)
 
 
 class CartItemIdsInputSerializer(serializers.Serializer):

@@ -25,9 +25,11 @@ from core.exceptions import ApplicationError, NotFound
 from pricing import totals as pricing
 from products import stock
 from products.models import Product
+from promotions import selectors as promotion_selectors
+from promotions.errors import CouponInvalid
 
 from .models import Cart, CartItem
-from .selectors import cart_prefetch
+from .selectors import cart_prefetch, cart_promotion_lines
 
 STEP_INCREASE = "increase"
 STEP_DECREASE = "decrease"
@@ -68,6 +70,7 @@ def _cart_lock(*, user) -> Cart:
 
 def _cart_touch_and_load(*, cart: Cart) -> Cart:
     cart.save(update_fields=["updated_at"])
+    cart.__dict__.pop("_pricing_cache", None)
     return cart_prefetch(cart=cart)
 
 
@@ -207,6 +210,38 @@ def cart_items_bulk_move_to_wishlist(*, user, item_ids: list[int]) -> Cart:
     return _cart_touch_and_load(cart=cart)
 
 
+# --- Coupon ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cart_coupon_apply(*, user, code: str) -> Cart:
+    """Apply a coupon code (case-insensitive) to the cart. 400 `coupon_invalid` (unknown,
+    inactive, not started, ended), `coupon_exhausted` (total or the customer's limit reached),
+    `coupon_not_applicable` (below `min_subtotal`, or no eligible line). A new code replaces the
+    old one; a refused code leaves the cart as it was."""
+    cart = _cart_lock(user=user)
+    promotion = promotion_selectors.promotion_find(code=code)
+    if promotion is None:
+        raise CouponInvalid("This coupon code does not exist.")
+    items = list(CartItem.objects.filter(cart=cart).select_related("product"))
+    evaluation = promotion_selectors.promotion_evaluate(
+        promotion=promotion, user_id=user.pk, lines=cart_promotion_lines(items=items)
+    )
+    if evaluation.error is not None:
+        raise evaluation.error
+    cart.promotion = promotion
+    cart.save(update_fields=["promotion", "updated_at"])
+    return _cart_touch_and_load(cart=cart)
+
+
+@transaction.atomic
+def cart_coupon_remove(*, user) -> Cart:
+    cart = _cart_lock(user=user)
+    cart.promotion = None
+    cart.save(update_fields=["promotion", "updated_at"])
+    return _cart_touch_and_load(cart=cart)
+
+
 # --- Seams for the orders app -----------------------------------------------------------------
 
 
@@ -223,10 +258,15 @@ def cart_lock_for_checkout(*, user) -> tuple[Cart, list[CartItem]]:
 
 
 @transaction.atomic
-def cart_items_delete(*, cart: Cart, item_ids: list[int]) -> None:
-    """Remove the lines that became an order (only lines of this cart)."""
+def cart_items_delete(*, cart: Cart, item_ids: list[int], clear_coupon: bool = False) -> None:
+    """Remove the lines that became an order (only lines of this cart); with `clear_coupon`
+    the cart's coupon goes too (it was used by that order)."""
     CartItem.objects.filter(cart=cart, pk__in=set(item_ids)).delete()
-    cart.save(update_fields=["updated_at"])
+    fields = ["updated_at"]
+    if clear_coupon:
+        cart.promotion = None
+        fields.append("promotion")
+    cart.save(update_fields=fields)
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from . import services
 from .selectors import cart_detail
 from .serializers import (
     CartAddInputSerializer,
+    CartCouponInputSerializer,
     CartErrorSerializer,
     CartItemIdsInputSerializer,
     CartOutputSerializer,
@@ -155,6 +156,34 @@ class CartViewSet(viewsets.GenericViewSet):
         data = self._valid(CartItemIdsInputSerializer, request)
         cart = services.cart_items_bulk_move_to_wishlist(user=request.user, item_ids=data["item_ids"])
         return self._cart_response(cart)
+
+    @extend_schema(
+        operation_id="cart_coupon_apply",
+        summary="Apply a coupon code (case-insensitive)",
+        request=CartCouponInputSerializer,
+        responses={
+            200: CartOutputSerializer,
+            400: OpenApiResponse(
+                CartErrorSerializer,
+                description="`coupon_invalid` (unknown, inactive, not started, ended), "
+                "`coupon_not_applicable` (below `min_subtotal`, or no eligible line), "
+                "`coupon_exhausted` (total or per-customer limit reached).",
+            ),
+            **ERROR_RESPONSES,
+        },
+    )
+    def coupon_apply(self, request: Request) -> Response:
+        data = self._valid(CartCouponInputSerializer, request)
+        return self._cart_response(services.cart_coupon_apply(user=request.user, code=data["code"]))
+
+    @extend_schema(
+        operation_id="cart_coupon_remove",
+        summary="Remove the coupon from the cart",
+        request=None,
+        responses={200: CartOutputSerializer, **ERROR_RESPONSES},
+    )
+    def coupon_remove(self, request: Request) -> Response:
+        return self._cart_response(services.cart_coupon_remove(user=request.user))
 
     def _valid(self, serializer_class, request: Request) -> dict:
         serializer = serializer_class(data=request.data)

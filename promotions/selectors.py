@@ -95,12 +95,12 @@ def eligible_category_ids(*, promotion: Promotion) -> set[int] | None:
     return found
 
 
-def user_redemption_count(*, promotion: Promotion, user) -> int:
-    return Redemption.objects.filter(promotion=promotion, user=user).count()
+def user_redemption_count(*, promotion: Promotion, user_id: int) -> int:
+    return Redemption.objects.filter(promotion=promotion, user_id=user_id).count()
 
 
 def promotion_evaluate(
-    *, promotion: Promotion, user, lines: Sequence[Line], now: datetime | None = None
+    *, promotion: Promotion, user_id: int | None, lines: Sequence[Line], now: datetime | None = None
 ) -> Evaluation:
     """What `promotion` is worth on `lines` for `user`, or why it does not apply.
 
@@ -121,8 +121,8 @@ def promotion_evaluate(
         return Evaluation(none, CouponExhausted("This coupon has been used up."))
     if (
         promotion.usage_limit_per_user is not None
-        and user is not None
-        and user_redemption_count(promotion=promotion, user=user) >= promotion.usage_limit_per_user
+        and user_id is not None
+        and user_redemption_count(promotion=promotion, user_id=user_id) >= promotion.usage_limit_per_user
     ):
         return Evaluation(none, CouponExhausted("You have already used this coupon as often as allowed."))
     subtotal = pricing.subtotal(line_totals)

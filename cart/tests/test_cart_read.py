@@ -43,7 +43,17 @@ def test_first_get_creates_an_empty_cart_once(auth_client, user):
     first = auth_client.get(URL)
     assert first.status_code == 200
     body = first.json()
-    assert set(body) == {"id", "items", "total_items", "subtotal", "currency", "updated_at"}
+    assert set(body) == {
+        "id",
+        "items",
+        "total_items",
+        "subtotal",
+        "coupon",
+        "discount_total",
+        "total",
+        "currency",
+        "updated_at",
+    }
     assert body["items"] == []
     assert body["total_items"] == 0
     assert body["subtotal"] == "0.00"
