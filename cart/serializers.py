@@ -5,6 +5,7 @@ from rest_framework import serializers
 from core.ids import id_field
 from core.serializers import PrebuiltModelSerializer
 from products.serializers import ProductOutputSerializer
+from promotions.models import PromotionKind
 
 from .models import Cart, CartItem
 from .selectors import cart_line_total, cart_pricing, cart_total_items
@@ -42,7 +43,7 @@ class CartCouponSerializer(serializers.Serializer):
     """Schema only: the coupon in the cart and whether it applies now (and why not)."""
 
     code = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["percentage", "fixed"])
+    kind = serializers.ChoiceField(choices=PromotionKind.choices)
     value = serializers.DecimalField(max_digits=12, decimal_places=2)
     applicable = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True, help_text="Why it does not apply (null when it does).")
