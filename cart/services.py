@@ -270,6 +270,13 @@ def cart_items_delete(*, cart: Cart, item_ids: list[int], clear_coupon: bool = F
 
 
 @transaction.atomic
+def cart_restore_coupon(*, user, promotion_id: int) -> None:
+    """Put a cancelled order's coupon back into the cart, unless the cart holds another one.
+    It is re-checked on every read and at checkout like any applied coupon."""
+    Cart.objects.filter(user=user, promotion__isnull=True).update(promotion_id=promotion_id)
+
+
+@transaction.atomic
 def cart_restore_lines(*, user, lines: list[tuple[int, int]]) -> Cart:
     """Merge `(product_id, quantity)` pairs back into the cart (for a cancelled order).
 

@@ -34,6 +34,9 @@ class Order(models.Model):
     payment_method = models.CharField(max_length=8, choices=PaymentMethod.choices, default=PaymentMethod.CARD)
     subtotal = models.DecimalField(max_digits=12, decimal_places=2)
     shipping_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    # The coupon's discount (sum of the lines' `discount`) and its code as typed by staff.
+    discount_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    coupon_code = models.CharField(max_length=40, blank=True, default="")
     total = models.DecimalField(max_digits=12, decimal_places=2)
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     currency = models.CharField(max_length=3)
@@ -90,6 +93,8 @@ class OrderItem(models.Model):
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    # This line's share of the order's discount; the customer pays line_total - discount.
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.ACTIVE)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True, default="")
@@ -98,7 +103,11 @@ class OrderItem(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive")
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(discount__gte=0) & Q(discount__lte=models.F("line_total")),
+                name="order_item_discount_within_line",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -43,6 +43,7 @@ class OrderItemOutputSerializer(serializers.ModelSerializer):
             "unit_price",
             "quantity",
             "line_total",
+            "discount",
             "status",
             "cancelled_at",
         ]
@@ -86,6 +87,8 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "payment_method",
             "items",
             "subtotal",
+            "discount_total",
+            "coupon_code",
             "shipping_total",
             "total",
             "currency",

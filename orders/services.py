@@ -36,6 +36,8 @@ from payments import services as payment_services
 from payments.models import Payment, Refund
 from pricing import totals as pricing
 from products.stock import stock_check_for_purchase, stock_release, stock_take
+from promotions import selectors as promotion_selectors
+from promotions import services as promotion_services
 
 from . import selectors as order_selectors
 from .emails import order_email_cancelled, order_email_confirmation, order_email_shipped
@@ -154,7 +156,7 @@ def _items_move(
         if refunded_amount is not None:
             item.refunded_amount = refunded_amount
         elif to_status == ItemStatus.REFUNDED and not item.refunded_amount:
-            item.refunded_amount = item.line_total
+            item.refunded_amount = pricing.line_net(line_total=item.line_total, discount=item.discount)
         item.status = to_status
     if items:
         OrderItem.objects.bulk_update(items, ["status", "cancelled_at", "cancel_reason", "refunded_amount"])
@@ -267,9 +269,31 @@ def _order_create_from_cart(
                 line_total=pricing.line_total(price=product.price, quantity=line.quantity),
             )
         )
+    # The cart's coupon, checked again now: one that stopped qualifying is 409 with its code and
+    # nothing is written (the cart keeps showing it, `applicable: false`).
+    promotion = cart.promotion if cart.promotion_id is not None else None
+    discount = pricing.no_discount([row.line_total for row in item_rows])
+    if promotion is not None:
+        evaluation = promotion_selectors.promotion_evaluate(
+            promotion=promotion,
+            user_id=user.pk,
+            lines=[
+                promotion_selectors.Line(
+                    category_id=products[line.product_id].category_id, line_total=row.line_total
+                )
+                for line, row in zip(lines, item_rows, strict=True)
+            ],
+        )
+        if evaluation.error is not None:
+            raise evaluation.error.at_checkout()
+        discount = evaluation.discount
+    for row, share in zip(item_rows, discount.lines, strict=True):
+        row.discount = share
     is_card = payment_method == PaymentMethod.CARD
     totals = pricing.check_storable(
-        pricing.totals_for(row.line_total for row in item_rows), card=is_card, currency=settings.CURRENCY
+        pricing.totals_for((row.line_total for row in item_rows), discount=discount.total),
+        card=is_card,
+        currency=settings.CURRENCY,
     )
     now = timezone.now()
     order = _order_insert(
@@ -277,6 +301,8 @@ def _order_create_from_cart(
         status=S.PENDING if is_card else S.CONFIRMED,
         payment_method=payment_method,
         subtotal=totals.subtotal,
+        discount_total=discount.total,
+        coupon_code=promotion.code if promotion is not None else "",
         shipping_total=totals.shipping,
         total=totals.total,
         currency=settings.CURRENCY,
@@ -295,7 +321,9 @@ def _order_create_from_cart(
         note="Order placed, awaiting card payment." if is_card else "Order placed, cash on delivery.",
         actor=user,
     )
-    cart_services.cart_items_delete(cart=cart, item_ids=[line.pk for line in lines])
+    cart_services.cart_items_delete(
+        cart=cart, item_ids=[line.pk for line in lines], clear_coupon=promotion is not None
+    )
 
     payment = None
     if is_card:
@@ -304,6 +332,13 @@ def _order_create_from_cart(
         created_intents.append(payment.payment_intent_id)
     # The last writes before commit: product row locks are held only from here to the commit.
     stock_take(lines=wanted)
+    if promotion is not None:
+        # The redemption, after the product rows (the lock order of cancel, which releases stock
+        # then gives the redemption back): a conditional update on the promotion row, so the
+        # limits hold under any concurrency; 409 `coupon_exhausted` rolls the whole order back.
+        promotion_services.promotion_redeem(
+            promotion_id=promotion.pk, user=user, order=order, amount=discount.total
+        )
     if not is_card:
         order_email_confirmation(order=order)
     return CheckoutResult(order=order, payment=payment)
@@ -385,7 +420,7 @@ def order_item_mark_refunded(*, order_item_id: int, amount: Decimal) -> OrderIte
         [item],
         ItemStatus.REFUNDED,
         refunded_amount=item.refunded_amount
-        or pricing.line_refunded_amount(refund=amount, line_total=item.line_total),
+        or pricing.line_refunded_amount(refund=amount, line_total=item.line_total, discount=item.discount),
     )
     confirmed = f"{quantize_money(amount)} {order.currency.upper()}"
     note = f"Refund of {confirmed} for {item.product_name} confirmed."
@@ -414,11 +449,16 @@ def _order_cancel_locked(
         # The cart row before any product row: the same lock order as checkout.
         cart_services.cart_lock_for_checkout(user=order.user)
     _items_close(items, status=ItemStatus.CANCELLED, reason=reason)
+    # An unpaid order that goes away gives its coupon use back (and, with its lines, the coupon
+    # goes back into the cart when the cart has none).
+    released_promotion_id = promotion_services.promotion_release(order_id=order.pk)
     if restore_cart and items:
         cart_services.cart_restore_lines(
             user=order.user,
             lines=[(item.product_id, item.quantity) for item in items if item.product_id is not None],
         )
+        if released_promotion_id is not None:
+            cart_services.cart_restore_coupon(user=order.user, promotion_id=released_promotion_id)
     _apply_transition(order, S.CANCELLED, actor=actor, note=reason or "Order cancelled.")
     if order.payment_method == PaymentMethod.CARD:
         if defer_intent_cancel:
@@ -511,11 +551,12 @@ def _refundable(order: Order) -> Decimal:
 
 def _recompute_unpaid_totals(order: Order) -> None:
     """An unpaid order owes for its active lines only (the cash a courier collects, the intent amount)."""
-    remaining = order.items.filter(status=ItemStatus.ACTIVE)
+    remaining = list(order.items.filter(status=ItemStatus.ACTIVE))
+    order.discount_total = pricing.subtotal(item.discount for item in remaining)
     order.subtotal, order.shipping_total, order.total = pricing.totals_for(
-        item.line_total for item in remaining
+        (item.line_total for item in remaining), discount=order.discount_total
     )
-    order.save(update_fields=["subtotal", "shipping_total", "total", "updated_at"])
+    order.save(update_fields=["subtotal", "discount_total", "shipping_total", "total", "updated_at"])
 
 
 @transaction.atomic
@@ -550,6 +591,7 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
     if order.status == S.PAID:
         amount = pricing.line_refund(
             line_total=item.line_total,
+            discount=item.discount,
             shipping=order.shipping_total,
             last_active_line=not others_active,
             refundable_left=_refundable(order),
@@ -564,7 +606,9 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
                 if refund.status == Refund.Status.SUCCEEDED
                 else ItemStatus.REFUND_REQUESTED,
                 reason=reason,
-                refunded_amount=pricing.line_refunded_amount(refund=amount, line_total=item.line_total),
+                refunded_amount=pricing.line_refunded_amount(
+                    refund=amount, line_total=item.line_total, discount=item.discount
+                ),
             )
             order.amount_refunded += amount
             order.save(update_fields=["amount_refunded", "updated_at"])

@@ -95,13 +95,14 @@ def promotion_redeem(*, promotion_id: int, user, order, amount: Decimal) -> Rede
     return Redemption.objects.create(promotion_id=promotion_id, order=order, user=user, amount=amount)
 
 
-def promotion_release(*, order_id: int) -> bool:
-    """Give back the redemption of an order (unpaid order cancelled or expired). True if one was."""
+def promotion_release(*, order_id: int) -> int | None:
+    """Give back the redemption of an order (unpaid order cancelled or expired); returns the
+    promotion's id, or None when the order had none."""
     redemption = Redemption.objects.filter(order_id=order_id).first()
     if redemption is None:
-        return False
+        return None
     Promotion.objects.filter(pk=redemption.promotion_id, times_used__gt=0).update(
         times_used=F("times_used") - 1
     )
     redemption.delete()
-    return True
+    return redemption.promotion_id

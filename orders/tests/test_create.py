@@ -57,7 +57,8 @@ def test_card_order_is_created_from_the_cart(
     assert data["shipping_address"]["full_name"] == address.full_name
     assert [e["status"] for e in data["events"]] == ["PENDING"]
     assert set(data) == {
-        "id", "number", "status", "payment_method", "items", "subtotal", "shipping_total", "total",
+        "id", "number", "status", "payment_method", "items", "subtotal", "discount_total", "coupon_code",
+        "shipping_total", "total",
         "currency", "shipping_address", "tracking_number", "carrier", "estimated_delivery", "created_at",
         "paid_at", "shipped_at", "delivered_at", "cancelled_at", "expires_at", "events",
     }  # fmt: skip
