@@ -27,6 +27,7 @@ class OrderItemInline(admin.TabularInline):
         "unit_price",
         "quantity",
         "line_total",
+        "discount",
         "status",
         "cancelled_at",
         "cancel_reason",
@@ -77,7 +78,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "user_email", "status", "payment_method", "total", "currency", "created_at"]
     list_filter = ["status", "payment_method", "created_at"]
     date_hierarchy = "created_at"
-    search_fields = ["number", "email", "user__email"]
+    search_fields = ["number", "email", "user__email", "coupon_code"]
     list_select_related = ["user"]
     ordering = ["-created_at", "-id"]
     inlines = [OrderItemInline, OrderEventInline, PaymentInline]
@@ -85,7 +86,20 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ["mark_shipped", "mark_delivered", "refund"]
     fieldsets = [
         (None, {"fields": ["number", "user", "email", "status", "payment_method"]}),
-        ("Money", {"fields": ["subtotal", "shipping_total", "total", "amount_refunded", "currency"]}),
+        (
+            "Money",
+            {
+                "fields": [
+                    "subtotal",
+                    "coupon_code",
+                    "discount_total",
+                    "shipping_total",
+                    "total",
+                    "amount_refunded",
+                    "currency",
+                ]
+            },
+        ),
         (
             "Shipping",
             {"fields": ["shipping_address_display", "tracking_number", "carrier", "estimated_delivery"]},

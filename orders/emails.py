@@ -30,6 +30,9 @@ def _context(order: Order) -> dict:
             for item in items
         ],
         "subtotal": str(order.subtotal),
+        "discount_total": str(order.discount_total),
+        "has_discount": order.discount_total > 0,
+        "coupon_code": order.coupon_code,
         "shipping_total": str(order.shipping_total),
         "total": str(order.total),
         "amount_refunded": str(order.amount_refunded),
