@@ -164,10 +164,10 @@ class CartViewSet(viewsets.GenericViewSet):
         responses={
             200: CartOutputSerializer,
             400: OpenApiResponse(
-                CartErrorSerializer,
-                description="`coupon_invalid` (unknown, inactive, not started, ended), "
+                description="`{detail, code}` with `coupon_invalid` (unknown, inactive, not started, ended), "
                 "`coupon_not_applicable` (below `min_subtotal`, or no eligible line), "
-                "`coupon_exhausted` (total or per-customer limit reached).",
+                "`coupon_exhausted` (total or per-customer limit reached); or a validation error "
+                '`{"code": ["..."]}` for a missing or blank code.',
             ),
             **ERROR_RESPONSES,
         },

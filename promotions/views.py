@@ -15,25 +15,31 @@ R403 = OpenApiResponse(description="`permission_denied`: staff only.")
 R404 = OpenApiResponse(description="`not_found`.")
 
 
+R401 = OpenApiResponse(description="`not_authenticated`.")
+DENIED = {401: R401, 403: R403}
+
+
 @extend_schema_view(
-    list=extend_schema(summary="List promotions (staff)"),
+    list=extend_schema(
+        summary="List promotions (staff)", responses={200: PromotionOutputSerializer(many=True), **DENIED}
+    ),
     retrieve=extend_schema(
-        summary="One promotion (staff)", responses={200: PromotionOutputSerializer, 404: R404}
+        summary="One promotion (staff)", responses={200: PromotionOutputSerializer, **DENIED, 404: R404}
     ),
     create=extend_schema(
         summary="Create a promotion (staff)",
         request=PromotionInputSerializer,
-        responses={201: PromotionOutputSerializer, 400: R400, 403: R403},
+        responses={201: PromotionOutputSerializer, 400: R400, **DENIED},
     ),
     partial_update=extend_schema(
         summary="Change a promotion (staff)",
         request=PromotionInputSerializer,
-        responses={200: PromotionOutputSerializer, 400: R400, 403: R403, 404: R404},
+        responses={200: PromotionOutputSerializer, 400: R400, **DENIED, 404: R404},
     ),
     destroy=extend_schema(
         summary="Delete a promotion (staff)",
         description="Deletes it, or deactivates it when orders used it. Both answer 204.",
-        responses={204: None, 403: R403, 404: R404},
+        responses={204: None, **DENIED, 404: R404},
     ),
 )
 class PromotionViewSet(viewsets.ModelViewSet):
