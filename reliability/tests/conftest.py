@@ -141,6 +141,13 @@ class World:
         return user
 
     @cached_property
+    def promotion(self):
+        """A live 10% coupon for the whole cart."""
+        from promotions.tests.factories import PromotionFactory
+
+        return PromotionFactory(code="RELIABLE10")
+
+    @cached_property
     def second_address(self) -> Address:
         """The customer's second, non-default address."""
         _ = self.address

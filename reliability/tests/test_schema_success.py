@@ -105,6 +105,20 @@ CALLS: dict[str, Call] = {
     "DELETE /api/cart/clear/": Call("customer", setup=lambda w: w.cart_item),
     "POST /api/cart/bulk-remove/": Call("customer", body=lambda w: {"item_ids": [w.cart_item.pk]}),
     "POST /api/cart/bulk-move-to-wishlist/": Call("customer", body=lambda w: {"item_ids": [w.cart_item.pk]}),
+    "POST /api/cart/coupon/": Call(
+        "customer", setup=lambda w: w.cart_item, body=lambda w: {"code": w.promotion.code.lower()}
+    ),
+    "DELETE /api/cart/coupon/": Call("customer", setup=lambda w: w.cart_item),
+    # Promotions (staff)
+    "GET /api/promotions/": Call("staff", setup=lambda w: w.promotion),
+    "POST /api/promotions/": Call(
+        "staff", 201, body=lambda w: {"code": "NEW5", "kind": "fixed", "value": "5.00", "category_ids": []}
+    ),
+    "GET /api/promotions/{id}/": Call("staff", path=lambda w: {"id": w.promotion.pk}),
+    "PATCH /api/promotions/{id}/": Call(
+        "staff", path=lambda w: {"id": w.promotion.pk}, body=lambda w: {"value": "15"}
+    ),
+    "DELETE /api/promotions/{id}/": Call("staff", 204, path=lambda w: {"id": w.promotion.pk}),
     # Addresses
     "GET /api/addresses/": Call("customer", setup=lambda w: w.second_address),
     "POST /api/addresses/": Call("customer", 201, body=lambda w: ADDRESS),
