@@ -66,3 +66,24 @@ def test_a_coupon_that_stopped_qualifying_is_409_on_the_storefront(auth_client, 
     assert response.status_code == 409
     assert response.json()["code"] == "coupon_invalid"
     assert not Order.objects.exists()
+
+
+@pytest.mark.stripe
+def test_reopening_the_card_tab_with_new_lines_keeps_the_coupon(auth_client, user, address, book, half):
+    """The open card order goes back into the cart with its coupon (its redemption given back),
+    and the new card order takes the coupon again: one use, not two, and not lost."""
+    from products.tests.factories import ProductFactory
+
+    Promotion.objects.filter(pk=half.pk).update(usage_limit=1, usage_limit_per_user=1)
+    fill_cart(user, [(book, 1)])
+    _apply(auth_client, "HALF")
+    first = auth_client.post(url("/payments/payment-intent/"), {"address_id": address.pk})
+    assert first.status_code == 200 and first.json()["amount"] == 14.99  # 19.99 - 10.00 + 5.00
+    extra = ProductFactory(price=Decimal("10.00"), stock=5)
+    assert auth_client.post("/api/cart/add/", {"product_id": extra.pk}, format="json").status_code == 201
+    second = auth_client.post(url("/payments/payment-intent/"), {"address_id": address.pk})
+    assert second.status_code == 200, second.content
+    assert second.json()["amount"] == 19.99  # 29.99 - 15.00 (half, rounded half up) + 5.00
+    open_order = Order.objects.get(user=user, status="PENDING")
+    assert open_order.coupon_code == "HALF" and open_order.discount_total == Decimal("15.00")
+    assert Promotion.objects.get(pk=half.pk).times_used == 1
