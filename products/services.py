@@ -19,7 +19,7 @@ from django.utils.text import slugify
 from core.catalog_cache import catalog_changed
 from core.exceptions import NotFound
 
-from .models import Category, Product, WishlistItem
+from .models import Category, Product, ProductVariant, WishlistItem
 from .selectors import category_descendant_ids
 
 PRODUCT_FIELDS = frozenset(
@@ -183,6 +183,12 @@ def product_create(
         slug_text=name,
         fallback="product",
         check_sku=True,
+    )
+    # Every product sells through at least one variant: a product created without options gets
+    # its default variant (options {}, the product's SKU, price and stock).
+    ProductVariant.objects.create(
+        product=product, sku=product.sku, options={}, price=product.price, stock=product.stock,
+        is_active=product.is_active,
     )
     catalog_changed()
     return product

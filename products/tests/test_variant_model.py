@@ -1,0 +1,47 @@
+"""ProductVariant: the database refuses negative stock and a repeated option combination."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from products import services
+from products.models import ProductVariant, option_key
+from products.tests.factories import ProductFactory
+
+
+def test_option_key_is_normalised():
+    assert option_key({"Size": "M", "Colour": "Red"}) == option_key({"colour": " red", "SIZE": "m "})
+    assert option_key({}) == ""
+
+
+@pytest.mark.django_db
+def test_same_options_twice_on_one_product_is_refused_by_the_database():
+    product = ProductFactory()
+    ProductVariant.objects.create(product=product, sku="T-M", options={"Size": "M"}, price=Decimal("9"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProductVariant.objects.create(product=product, sku="T-M2", options={"size": "m"}, price=Decimal("9"))
+    # the same combination on another product is fine
+    other = ProductFactory()
+    ProductVariant.objects.create(product=other, sku="U-M", options={"Size": "M"}, price=Decimal("9"))
+
+
+@pytest.mark.django_db
+def test_variant_stock_cannot_go_negative_and_sku_is_unique():
+    product = ProductFactory()
+    variant = ProductVariant.objects.create(
+        product=product, sku="V-1", options={"Size": "S"}, price=Decimal("1")
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProductVariant.objects.filter(pk=variant.pk).update(stock=-1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProductVariant.objects.create(product=product, sku="V-1", options={"Size": "L"}, price=Decimal("1"))
+
+
+@pytest.mark.django_db
+def test_product_create_gives_a_default_variant():
+    product = services.product_create(name="Mug", sku="MUG-1", price=Decimal("7.50"), stock=4)
+    (variant,) = product.variants.all()
+    assert (variant.sku, variant.options, variant.price, variant.stock, variant.is_active) == (
+        "MUG-1", {}, Decimal("7.50"), 4, True
+    )
