@@ -141,6 +141,10 @@ def _product_validate(*, price: Decimal | None, stock: int | None) -> None:
         raise ValidationError(errors)
 
 
+# Product columns the default variant (options {}) carries a copy of.
+DEFAULT_VARIANT_FIELDS = ("sku", "price", "stock", "is_active")
+
+
 @transaction.atomic
 def product_create(
     *,
@@ -228,6 +232,10 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
         fallback="product",
         check_sku=True,
     )
+    mirrored = {field: getattr(product, field) for field in DEFAULT_VARIANT_FIELDS if field in changed}
+    if mirrored:
+        # Until stock moves to variant rows, the default variant mirrors the product row.
+        ProductVariant.objects.filter(product=product, option_key="").update(**mirrored)
     catalog_changed()
     return product
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from products import services
+from products import services, stock
 from products.models import ProductVariant, option_key
 from products.tests.factories import ProductFactory
 
@@ -45,3 +45,22 @@ def test_product_create_gives_a_default_variant():
     assert (variant.sku, variant.options, variant.price, variant.stock, variant.is_active) == (
         "MUG-1", {}, Decimal("7.50"), 4, True
     )
+
+
+@pytest.mark.django_db
+def test_default_variant_follows_product_updates_and_stock_moves():
+    product = services.product_create(name="Cap", sku="CAP-1", price=Decimal("12.00"), stock=5)
+    services.product_update(product=product, data={"price": Decimal("10.00"), "stock": 6, "sku": "CAP-2"})
+    variant = product.variants.get()
+    assert (variant.sku, variant.price, variant.stock) == ("CAP-2", Decimal("10.00"), 6)
+
+    with transaction.atomic():
+        stock.stock_take(lines=[(product.pk, 4)])
+    variant.refresh_from_db()
+    assert variant.stock == 2
+    with transaction.atomic():
+        stock.stock_release(lines=[(product.pk, 3)])
+    variant.refresh_from_db()
+    assert variant.stock == 5
+    product.refresh_from_db()
+    assert product.stock == variant.stock
