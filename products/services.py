@@ -13,7 +13,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from core.catalog_cache import catalog_changed
@@ -196,6 +197,27 @@ def product_create(
     )
     catalog_changed()
     return product
+
+
+@transaction.atomic
+def default_variants_create_missing() -> int:
+    """Give every product without a variant its default one (options {}, the product's SKU,
+    price, stock and is_active) in one set-based INSERT ... SELECT, for bulk loaders such as
+    `seed_demo` that skip `product_create`. Returns the number of variants created."""
+    variant = ProductVariant._meta.db_table
+    product = Product._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {variant} "  # noqa: S608 - table names come from the models
+            "(product_id, sku, options, option_key, price, stock, is_active, created_at, updated_at) "
+            f"SELECT p.id, p.sku, '{{}}', '', p.price, p.stock, p.is_active, %s, %s FROM {product} p "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {variant} v WHERE v.product_id = p.id)",
+            [timezone.now(), timezone.now()],
+        )
+        added = cursor.rowcount
+    if added:
+        catalog_changed()
+    return added
 
 
 @transaction.atomic

@@ -1,12 +1,14 @@
 """ProductVariant: the database refuses negative stock and a repeated option combination."""
 
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from products import services, stock
-from products.models import ProductVariant, option_key
+from products.models import Product, ProductVariant, option_key
 from products.tests.factories import ProductFactory
 
 
@@ -64,3 +66,17 @@ def test_default_variant_follows_product_updates_and_stock_moves():
     assert variant.stock == 5
     product.refresh_from_db()
     assert product.stock == variant.stock
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_every_bulk_created_product_its_default_variant():
+    call_command("seed_demo", "--no-accounts", "--products", "30", stdout=StringIO())
+    assert Product.objects.count() > 30
+    assert not Product.objects.filter(variants__isnull=True).exists()
+    product = Product.objects.order_by("pk").last()
+    (variant,) = product.variants.all()
+    assert (variant.sku, variant.price, variant.stock, variant.options, variant.is_active) == (
+        product.sku, product.price, product.stock, {}, product.is_active
+    )
+    # idempotent: a second run adds nothing
+    assert services.default_variants_create_missing() == 0
