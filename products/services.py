@@ -192,7 +192,11 @@ def product_create(
     # Every product sells through at least one variant: a product created without options gets
     # its default variant (options {}, the product's SKU, price and stock).
     ProductVariant.objects.create(
-        product=product, sku=product.sku, options={}, price=product.price, stock=product.stock,
+        product=product,
+        sku=product.sku,
+        options={},
+        price=product.price,
+        stock=product.stock,
         is_active=product.is_active,
     )
     catalog_changed()

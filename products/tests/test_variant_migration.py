@@ -38,8 +38,13 @@ def test_every_existing_product_gets_one_default_variant_and_orders_survive():
             number="NC-MIG-1", user=user, subtotal=Decimal("39.80"), total=Decimal("39.80"), currency="usd"
         )
         OrderItem.objects.create(
-            order=order, product=shirt, product_name="Shirt", sku="SHIRT-1",
-            unit_price=Decimal("19.90"), quantity=2, line_total=Decimal("39.80"),
+            order=order,
+            product=shirt,
+            product_name="Shirt",
+            sku="SHIRT-1",
+            unit_price=Decimal("19.90"),
+            quantity=2,
+            line_total=Decimal("39.80"),
         )
 
         new = _migrate(AFTER)
@@ -49,7 +54,12 @@ def test_every_existing_product_gets_one_default_variant_and_orders_survive():
         assert ProductVariant.objects.count() == 2
         v = variants[shirt.pk]
         assert (v.sku, v.price, v.stock, v.options, v.option_key, v.is_active) == (
-            "SHIRT-1", Decimal("19.90"), 7, {}, "", True
+            "SHIRT-1",
+            Decimal("19.90"),
+            7,
+            {},
+            "",
+            True,
         )
         assert variants[retired.pk].is_active is False
         assert variants[retired.pk].stock == 0

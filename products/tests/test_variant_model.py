@@ -45,7 +45,11 @@ def test_product_create_gives_a_default_variant():
     product = services.product_create(name="Mug", sku="MUG-1", price=Decimal("7.50"), stock=4)
     (variant,) = product.variants.all()
     assert (variant.sku, variant.options, variant.price, variant.stock, variant.is_active) == (
-        "MUG-1", {}, Decimal("7.50"), 4, True
+        "MUG-1",
+        {},
+        Decimal("7.50"),
+        4,
+        True,
     )
 
 
@@ -76,7 +80,11 @@ def test_seed_demo_gives_every_bulk_created_product_its_default_variant():
     product = Product.objects.order_by("pk").last()
     (variant,) = product.variants.all()
     assert (variant.sku, variant.price, variant.stock, variant.options, variant.is_active) == (
-        product.sku, product.price, product.stock, {}, product.is_active
+        product.sku,
+        product.price,
+        product.stock,
+        {},
+        product.is_active,
     )
     # idempotent: a second run adds nothing
     assert services.default_variants_create_missing() == 0
