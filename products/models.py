@@ -63,6 +63,62 @@ class Product(models.Model):
         return self.stock > 0
 
 
+def option_key(options: dict | None) -> str:
+    """Normalised option combination: names and values trimmed and case-folded, sorted by name.
+
+    `{"Size": "M", "Colour": "Red"}` and `{"colour": "red ", "size": "m"}` give the same key,
+    so the unique constraint on (product, option_key) refuses the same combination twice.
+    """
+    pairs = sorted(
+        (str(name).strip().casefold(), str(value).strip().casefold())
+        for name, value in (options or {}).items()
+    )
+    return "|".join(f"{name}={value}" for name, value in pairs)
+
+
+class ProductVariant(models.Model):
+    """One sellable unit of a product (a size, a colour...), with its own SKU, price and stock.
+
+    Every product has at least one variant; a product without options has exactly one default
+    variant (`options == {}`) carrying the product's SKU, price and stock.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(max_length=64, unique=True)
+    options = models.JSONField(default=dict, blank=True)
+    option_key = models.CharField(max_length=255, blank=True, default="", editable=False)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    stock = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="variant_stock_non_negative"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_non_negative"),
+            models.UniqueConstraint(
+                fields=["product", "option_key"], name="variant_unique_options_per_product"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = ", ".join(f"{name} {value}" for name, value in (self.options or {}).items())
+        return f"{self.sku} ({label})" if label else self.sku
+
+    def save(self, *args, **kwargs):
+        self.option_key = option_key(self.options)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "options" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "option_key"}
+        super().save(*args, **kwargs)
+
+    @property
+    def in_stock(self) -> bool:
+        return self.is_active and self.stock > 0
+
+
 class WishlistItem(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wishlist_items"

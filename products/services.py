@@ -13,13 +13,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from core.catalog_cache import catalog_changed
 from core.exceptions import NotFound
 
-from .models import Category, Product, WishlistItem
+from .models import Category, Product, ProductVariant, WishlistItem
 from .selectors import category_descendant_ids
 
 PRODUCT_FIELDS = frozenset(
@@ -141,6 +142,10 @@ def _product_validate(*, price: Decimal | None, stock: int | None) -> None:
         raise ValidationError(errors)
 
 
+# Product columns the default variant (options {}) carries a copy of.
+DEFAULT_VARIANT_FIELDS = ("sku", "price", "stock", "is_active")
+
+
 @transaction.atomic
 def product_create(
     *,
@@ -184,8 +189,39 @@ def product_create(
         fallback="product",
         check_sku=True,
     )
+    # Every product sells through at least one variant: a product created without options gets
+    # its default variant (options {}, the product's SKU, price and stock).
+    ProductVariant.objects.create(
+        product=product,
+        sku=product.sku,
+        options={},
+        price=product.price,
+        stock=product.stock,
+        is_active=product.is_active,
+    )
     catalog_changed()
     return product
+
+
+@transaction.atomic
+def default_variants_create_missing() -> int:
+    """Give every product without a variant its default one (options {}, the product's SKU,
+    price, stock and is_active) in one set-based INSERT ... SELECT, for bulk loaders such as
+    `seed_demo` that skip `product_create`. Returns the number of variants created."""
+    variant = ProductVariant._meta.db_table
+    product = Product._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {variant} "  # noqa: S608 - table names come from the models
+            "(product_id, sku, options, option_key, price, stock, is_active, created_at, updated_at) "
+            f"SELECT p.id, p.sku, '{{}}', '', p.price, p.stock, p.is_active, %s, %s FROM {product} p "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {variant} v WHERE v.product_id = p.id)",
+            [timezone.now(), timezone.now()],
+        )
+        added = cursor.rowcount
+    if added:
+        catalog_changed()
+    return added
 
 
 @transaction.atomic
@@ -222,6 +258,10 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
         fallback="product",
         check_sku=True,
     )
+    mirrored = {field: getattr(product, field) for field in DEFAULT_VARIANT_FIELDS if field in changed}
+    if mirrored:
+        # Until stock moves to variant rows, the default variant mirrors the product row.
+        ProductVariant.objects.filter(product=product, option_key="").update(**mirrored)
     catalog_changed()
     return product
 

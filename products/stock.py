@@ -8,6 +8,9 @@ releases it. Variants move stock to variant rows here and nowhere else.
 - `stock_release`: put units back (cancellations, refunds).
 - `stock_restorable`: what of a cancelled order may go back into a cart.
 
+Variants (in progress): the product row is still what is taken and released; a product's
+default variant (options {}) mirrors every move (`_mirror_default_variant`).
+
 Lock order: product rows are always locked in primary-key order (`lock_order`), after any
 order, cart or payment row the caller holds, so two checkouts touching the same products can
 never wait on each other in a cycle. `stock_take` and `stock_release` must run inside the
@@ -24,11 +27,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db.models import F
+from django.db.models.functions import Greatest
 
 from core.catalog_cache import catalog_changed
 from core.exceptions import ApplicationError, InsufficientStock, ProductUnavailable
 
-from .models import Product
+from .models import Product, ProductVariant
 
 Lines = Iterable[tuple[int | None, int]]
 
@@ -127,6 +131,7 @@ def stock_take(*, lines: Lines) -> None:
             stock=F("stock") - quantity
         )
         if taken:
+            _mirror_default_variant(product_id, -quantity)
             continue
         current = Product.objects.filter(pk=product_id).values("name", "stock", "is_active").first()
         if current is None or not current["is_active"]:
@@ -142,6 +147,15 @@ def stock_release(*, lines: Lines) -> None:
     catalog_changed(stock_only=True)
     for product_id, quantity in lock_order(lines):
         Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
+        _mirror_default_variant(product_id, quantity)
+
+
+def _mirror_default_variant(product_id: int, delta: int) -> None:
+    """Until stock moves to variant rows, the product's default variant (options {}) mirrors the
+    product row's stock. Never below zero, so a drifted copy cannot fail a checkout."""
+    ProductVariant.objects.filter(product_id=product_id, option_key="").update(
+        stock=Greatest(F("stock") + delta, 0)
+    )
 
 
 def stock_restorable(*, product_ids: Iterable[int]) -> dict[int, Product]:

@@ -26,6 +26,7 @@ from django.utils.text import slugify
 
 from core.catalog_cache import catalog_changed
 from products.models import Category, Product
+from products.services import default_variants_create_missing
 
 FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "sample_products.json"
 GENERATED_SKU_PREFIX = "GEN-"
@@ -107,6 +108,9 @@ class Command(BaseCommand):
             self.stdout.write("DEBUG is off: demo accounts not created (pass --with-accounts to force).")
         if options["products"]:
             self._generate(target=options["products"], seed=options["seed"])
+        added = default_variants_create_missing()
+        if added:
+            self.stdout.write(f"Default variants: {added} added.")
 
     # --- Sample catalogue --------------------------------------------------------------------
 
