@@ -18,18 +18,23 @@ from .conftest import fill_cart, pay_order
 pytestmark = pytest.mark.django_db
 
 
-def _paid_coupon_order(user, address):
+def _coupon_order(user, address, *, payment_method: str):
     """30.00 + 20.00 with 20% off (10.00: 6.00 + 4.00), subtotal after discount 40.00 < 50.00,
-    so 5.00 shipping: paid 45.00."""
+    so 5.00 shipping: total 45.00."""
     promotion = PromotionFactory(code="TWENTY", kind="percentage", value=Decimal("20"))
     big = ProductFactory(price=Decimal("30.00"), stock=5)
     small = ProductFactory(price=Decimal("20.00"), stock=5)
     fill_cart(user, [(big, 1), (small, 1)])
     Cart.objects.filter(user=user).update(promotion=promotion)
     order = services.order_create_from_cart(
-        user=user, shipping_address_id=address.pk, payment_method="card"
+        user=user, shipping_address_id=address.pk, payment_method=payment_method
     ).order
     assert order.total == Decimal("45.00")
+    return order, big, small
+
+
+def _paid_coupon_order(user, address):
+    order, big, small = _coupon_order(user, address, payment_method="card")
     assert Payment.objects.get(order=order).amount == Decimal("45.00")  # the Stripe amount is the total
     return pay_order(order), big, small
 
@@ -75,14 +80,7 @@ def test_staff_refund_returns_what_was_paid(user, address, staff_user):
 
 
 def test_unpaid_item_cancel_removes_the_net_line_and_keeps_the_allocation(auth_client, user, address):
-    promotion = PromotionFactory(code="TWENTY", kind="percentage", value=Decimal("20"))
-    big = ProductFactory(price=Decimal("30.00"), stock=5)
-    small = ProductFactory(price=Decimal("20.00"), stock=5)
-    fill_cart(user, [(big, 1), (small, 1)])
-    Cart.objects.filter(user=user).update(promotion=promotion)
-    order = services.order_create_from_cart(
-        user=user, shipping_address_id=address.pk, payment_method="cod"
-    ).order
+    order, _big, small = _coupon_order(user, address, payment_method="cod")
     line_small = OrderItem.objects.get(order=order, product=small)
     response = auth_client.post(f"/api/orders/{order.pk}/items/{line_small.pk}/cancel/", {"reason": "no"})
     assert response.status_code == 200
