@@ -12,6 +12,7 @@ from payments.models import Payment
 from payments.services import payment_mark_succeeded
 from products.models import Product
 from products.tests.factories import ProductFactory
+from products.tests.stock_helpers import stock_consistent
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +50,9 @@ def cart_lines(user) -> list[tuple[int, int]]:
 
 
 def stock_of(*products) -> list[int]:
+    """The products' stored stock, each checked against its variants (the summed active stock)."""
+    for p in products:
+        assert stock_consistent(p), f"{p} stock drifted from its variants"
     return [Product.objects.get(pk=p.pk).stock for p in products]
 
 
