@@ -33,3 +33,41 @@ def price_set(product: Product, price) -> None:
     ProductVariant.objects.filter(pk=variant.pk).update(price=price)
     Product.objects.filter(pk=product.pk).update(price=price)
     product.price = price
+
+
+def sized_product(sizes: dict[str, tuple[int, str]] | None = None, **fields) -> Product:
+    """A product sold in sizes: `{size: (stock, price)}` (default S: 5 at 20.00, M: 3 at 22.00),
+    one variant each (SKU `<product sku>-<size>`, options `{"Size": size}`), created in that
+    order, with the product's denormalised price (lowest) and stock (sum) to match."""
+    from decimal import Decimal
+
+    from products.tests.factories import ProductFactory, ProductVariantFactory
+
+    sizes = sizes or {"S": (5, "20.00"), "M": (3, "22.00")}
+    product = ProductFactory(
+        default_variant=False,
+        stock=sum(stock for stock, _price in sizes.values()),
+        price=min(Decimal(price) for _stock, price in sizes.values()),
+        **{"name": "T-shirt", **fields},
+    )
+    for size, (stock, price) in sizes.items():
+        ProductVariantFactory(
+            product=product,
+            sku=f"{product.sku}-{size}",
+            options={"Size": size},
+            stock=stock,
+            price=Decimal(price),
+        )
+    return product
+
+
+def variant_of(product: Product, **options) -> ProductVariant:
+    """The product's variant with exactly these options (none: its default variant)."""
+    return next(v for v in product.variants.all() if v.options == options)
+
+
+def totals_refresh(product: Product) -> None:
+    """Recompute the product's denormalised stock from its active variants (what the staff
+    variant endpoints do after a variant write)."""
+    total = ProductVariant.objects.filter(product=product, is_active=True).aggregate(total=Sum("stock"))
+    Product.objects.filter(pk=product.pk).update(stock=total["total"] or 0)
