@@ -4,10 +4,11 @@ delete deactivates products that were ordered."""
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from orders.models import Order, OrderItem
-from products.models import Product
+from products import stock
 from products.tests.factories import CategoryFactory, ProductFactory, WishlistItemFactory
 from users.tests.factories import UserFactory
 
@@ -38,13 +39,18 @@ def test_admin_pages_render(admin_client_):
         assert admin_client_.get(url).status_code == 200, url
 
 
+def take(product, quantity: int) -> None:
+    with transaction.atomic():
+        stock.stock_take(lines=[(product.pk, quantity)])
+
+
 def test_list_editable_does_not_overwrite_concurrent_stock_change(admin_client_):
     product = ProductFactory(price=Decimal("10.00"), stock=10)
     page = admin_client_.get("/admin/products/product/")
     assert page.status_code == 200
     assert b'name="initial-form-0-stock" value="10"' in page.content
     # An order reserves 4 while the staff member edits the price in the list.
-    Product.objects.filter(pk=product.pk).update(stock=6)
+    take(product, 4)  # as checkout does: the variant and the product row
 
     response = admin_client_.post(
         "/admin/products/product/",
@@ -94,7 +100,7 @@ def test_change_form_writes_only_changed_columns(admin_client_):
     product = ProductFactory(name="Old name", stock=10, price=Decimal("5.00"))
     page = admin_client_.get(f"/admin/products/product/{product.pk}/change/")
     assert b'name="initial-stock" value="10"' in page.content
-    Product.objects.filter(pk=product.pk).update(stock=3)  # an order reserved 7 meanwhile
+    take(product, 7)  # an order reserved 7 meanwhile
 
     response = admin_client_.post(
         f"/admin/products/product/{product.pk}/change/",
