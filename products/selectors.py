@@ -201,7 +201,8 @@ def product_option_facets(*, category: str | None = None) -> list[dict[str, Any]
             "name": name,
             "values": [{"value": value, "count": count} for _id, value, count in sorted(values[name])],
         }
-        for name in sorted(first_seen, key=lambda name: (first_seen[name], name))
+        # Names first seen on the same variant: shorter first, as PostgreSQL's jsonb orders keys.
+        for name in sorted(first_seen, key=lambda name: (first_seen[name], len(name), name))
     ]
 
 

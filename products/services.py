@@ -352,8 +352,9 @@ MAX_OPTIONS = 10
 MAX_OPTION_NAME = 50
 MAX_OPTION_VALUE = 100
 VARIANT_FIELDS = frozenset({"sku", "options", "price", "stock", "is_active"})
-# `option_key` joins `name=value` pairs with `|`, and `?option=` splits at the first `:`.
-FORBIDDEN_IN_NAME = ("|", "=", ":")
+# `option_key` joins `name=value` pairs with `|`, `?option=` splits at the first `:`, and a name
+# is a JSON path key on SQLite (no quotes or backslashes there).
+FORBIDDEN_IN_NAME = ("|", "=", ":", '"', "\\")
 FORBIDDEN_IN_VALUE = ("|", "=")
 OPTION_KEY_MAX = ProductVariant._meta.get_field("option_key").max_length
 
@@ -381,7 +382,9 @@ def options_validate(options: Any) -> dict[str, str]:
         if any(char in name for char in FORBIDDEN_IN_NAME) or any(
             char in value for char in FORBIDDEN_IN_VALUE
         ):
-            raise ValidationError("Option names may not contain | = or :, values may not contain | or =.")
+            raise ValidationError(
+                'Option names may not contain | = : " or \\, values may not contain | or =.'
+            )
         if "\x00" in name or "\x00" in value:
             raise ValidationError("Options may not contain null characters.")
         if name.casefold() in seen:
@@ -503,14 +506,16 @@ def _variant_insert(*, product: Product, spec: dict[str, Any], number: int | Non
     return variant
 
 
+@transaction.atomic
 def product_totals_refresh(*, product_ids: list[int]) -> int:
     """Recompute the stored totals of the given products from their ACTIVE variants, in one
     set-based UPDATE: `price` = the lowest active variant price (unchanged when none is active),
     `stock` = the summed active variant stock (0 when none). Returns the rows updated.
 
-    Runs inside the caller's transaction. The product rows are locked first (primary-key order),
-    so the UPDATE's statement reads every variant change committed before it got the locks and a
-    concurrent writer's recompute cannot overwrite this one with older sums. Callers that changed
+    Runs inside the caller's transaction (its own when there is none). The product rows are
+    locked first (primary-key order), so the UPDATE's statement reads every variant change
+    committed before it got the locks and a concurrent writer's recompute cannot overwrite this
+    one with older sums. Callers that changed
     variant rows hold those first: the lock order is variant rows, then product rows.
     """
     ids = sorted({int(pk) for pk in product_ids})
