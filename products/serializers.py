@@ -93,7 +93,9 @@ class _PrefetchedVariantsField(serializers.Field):
     out rather than running a query per row."""
 
     def __init__(self, **kwargs):
-        kwargs["read_only"] = True
+        # Not `read_only`: drf-spectacular marks read-only fields required, and a nested product
+        # read without the prefetch leaves these out. Output serializers never take input.
+        kwargs["required"] = False
         kwargs["source"] = "*"
         super().__init__(**kwargs)
 
@@ -123,7 +125,9 @@ VARIANT_SCHEMA = {
     {
         "type": "array",
         "items": VARIANT_SCHEMA,
-        "description": "The product's variants in id order (non-staff: active ones only).",
+        "description": "The product's variants in id order (non-staff: active ones only). Always "
+        "present in catalog and wishlist reads; a product nested in another resource that did not "
+        "load its variants leaves it out.",
     }
 )
 class VariantsField(_PrefetchedVariantsField):
@@ -143,7 +147,7 @@ class VariantsField(_PrefetchedVariantsField):
             "required": ["name", "values"],
         },
         "description": "Option names (first-seen order) and their values (variant order) of the "
-        "active variants.",
+        "active variants. Present whenever `variants` is.",
     }
 )
 class OptionsField(_PrefetchedVariantsField):
@@ -228,6 +232,31 @@ class WishlistItemOutputSerializer(PrebuiltModelSerializer):
         model = WishlistItem
         fields = ["id", "product", "added_at"]
         read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="ProductVariant")
+class VariantOutputSerializer(serializers.Serializer):
+    """Schema only: the contract's variant object (responses are built by `variant_dict`)."""
+
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    options = serializers.DictField(child=serializers.CharField())
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    stock = serializers.IntegerField()
+    in_stock = serializers.BooleanField()
+    is_active = serializers.BooleanField()
+
+
+class OptionValueCountSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class OptionFacetSerializer(serializers.Serializer):
+    """Schema only: one option name of `/api/products/options/` with its values and counts."""
+
+    name = serializers.CharField()
+    values = OptionValueCountSerializer(many=True)
 
 
 class BrandFacetSerializer(serializers.Serializer):

@@ -20,14 +20,15 @@ from . import selectors, services
 from .filters import ProductFilter
 from .models import WishlistItem
 from .serializers import (
-    VARIANT_SCHEMA,
     BrandFacetSerializer,
     CategoryInputSerializer,
     CategoryOutputSerializer,
+    OptionFacetSerializer,
     PriceRangeSerializer,
     ProductInputSerializer,
     ProductOutputSerializer,
     VariantInputSerializer,
+    VariantOutputSerializer,
     WishlistAddInputSerializer,
     WishlistItemOutputSerializer,
     variant_dict,
@@ -43,24 +44,6 @@ R401 = OpenApiResponse(description="`not_authenticated`.")
 R403_STAFF = OpenApiResponse(description="`permission_denied`: staff only.")
 R404 = OpenApiResponse(description="`not_found`.")
 STAFF_WRITE = {400: R400, 401: R401, 403: R403_STAFF}
-OPTION_FACETS_SCHEMA = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string"},
-            "values": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"value": {"type": "string"}, "count": {"type": "integer"}},
-                    "required": ["value", "count"],
-                },
-            },
-        },
-        "required": ["name", "values"],
-    },
-}
 
 
 class IsStaffOrReadOnly(BasePermission):
@@ -172,7 +155,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     @extend_schema(
         summary="Add a variant to a product (staff)",
         request=VariantInputSerializer,
-        responses={201: VARIANT_SCHEMA, **STAFF_WRITE, 404: R404},
+        responses={201: VariantOutputSerializer, **STAFF_WRITE, 404: R404},
     )
     @action(detail=True, methods=["post"], url_path="variants", pagination_class=None, filter_backends=[])
     def variants(self, request, pk=None):
@@ -186,7 +169,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         methods=["PATCH"],
         summary="Change a variant (staff)",
         request=VariantInputSerializer(partial=True),
-        responses={200: VARIANT_SCHEMA, **STAFF_WRITE, 404: R404},
+        responses={200: VariantOutputSerializer, **STAFF_WRITE, 404: R404},
     )
     @extend_schema(
         methods=["DELETE"],
@@ -247,7 +230,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         description="Plain array `[{name, values: [{value, count}]}]`: `count` is the number of active "
         "products with an active variant of that value.",
         parameters=[CATEGORY_PARAM],
-        responses=OPTION_FACETS_SCHEMA,
+        responses=OptionFacetSerializer(many=True),
     )
     @method_decorator(cache_anonymous(shows_stock=False))
     @action(detail=False, methods=["get"], url_path="options", pagination_class=None, filter_backends=[])
@@ -346,7 +329,9 @@ class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return WishlistItem.objects.none()
-        return selectors.wishlist_item_list(user=self.request.user)
+        return selectors.wishlist_item_list(user=self.request.user).prefetch_related(
+            selectors.product_variants_prefetch(user=None, lookup="product__variants")
+        )
 
     def create(self, request, *args, **kwargs):
         serializer = WishlistAddInputSerializer(data=request.data)
@@ -354,6 +339,7 @@ class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         item, created = services.wishlist_item_add(
             user=request.user, product_id=serializer.validated_data["product_id"]
         )
+        prefetch_related_objects([item.product], selectors.product_variants_prefetch(user=None))
         return Response(
             self.get_serializer(item).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
