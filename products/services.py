@@ -260,6 +260,8 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
         data = {**data, "sku": data["sku"].strip()}
         if _others(Product, product.pk, sku=data["sku"]).exists():
             raise ValidationError({"sku": ["A product with this SKU already exists."]})
+        if _default_variant_sku_taken(product=product, sku=data["sku"]):
+            raise ValidationError({"sku": ["A variant with this SKU already exists."]})
     if "brand" in data:
         data = {**data, "brand": (data["brand"] or "").strip()}
 
@@ -281,12 +283,26 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
     mirrored = {field: getattr(product, field) for field in DEFAULT_VARIANT_FIELDS if field in changed}
     if mirrored:
         # The default variant (options {}) carries the product's SKU and is_active.
-        ProductVariant.objects.filter(product=product, option_key="").update(**mirrored)
+        try:
+            with transaction.atomic():
+                ProductVariant.objects.filter(product=product, option_key="").update(**mirrored)
+        except IntegrityError:  # its SKU taken by a variant created meanwhile
+            if "sku" in mirrored and _default_variant_sku_taken(product=product, sku=product.sku):
+                raise ValidationError({"sku": ["A variant with this SKU already exists."]}) from None
+            raise
         if "is_active" in mirrored:
             product_totals_refresh(product_ids=[product.pk])
             product.refresh_from_db(fields=["price", "stock"])
     catalog_changed()
     return product
+
+
+def _default_variant_sku_taken(*, product: Product, sku: str) -> bool:
+    """Would copying `sku` to the product's default variant clash with another variant's SKU?"""
+    return (
+        ProductVariant.objects.filter(product=product, option_key="").exists()
+        and ProductVariant.objects.filter(sku=sku).exclude(product=product, option_key="").exists()
+    )
 
 
 def _product_totals_through_variant(*, product: Product, data: dict[str, Any]) -> dict[str, Any]:

@@ -340,6 +340,23 @@ def test_product_patch_of_price_or_stock_with_several_variants_is_400(staff_clie
     assert response.json()["name"] == "Renamed"
 
 
+def test_product_sku_change_clashing_with_a_variant_sku_is_400(staff_client):
+    product = ProductFactory(sku="MUG-1")
+    ProductVariantFactory(sku="TEE-9-M")
+    response = staff_client.patch(f"{LIST}{product.pk}/", {"sku": "TEE-9-M"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"sku": ["A variant with this SKU already exists."]}
+    assert product.variants.get().sku == "MUG-1"
+
+
+def test_product_create_whose_sku_a_variant_has_is_400(staff_client):
+    ProductVariantFactory(sku="TEE-9-M")
+    response = staff_client.post(LIST, {"name": "Mug", "sku": "TEE-9-M", "price": "3.00"}, format="json")
+    assert response.status_code == 400
+    assert "sku" in response.json()
+    assert not Product.objects.filter(sku="TEE-9-M").exists()
+
+
 # --- Reads ---------------------------------------------------------------------------------------
 
 
