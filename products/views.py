@@ -44,6 +44,9 @@ R401 = OpenApiResponse(description="`not_authenticated`.")
 R403_STAFF = OpenApiResponse(description="`permission_denied`: staff only.")
 R404 = OpenApiResponse(description="`not_found`.")
 STAFF_WRITE = {400: R400, 401: R401, 403: R403_STAFF}
+VARIANT_ID_PARAM = OpenApiParameter(
+    "variant_id", int, OpenApiParameter.PATH, description="A variant of this product."
+)
 
 
 class IsStaffOrReadOnly(BasePermission):
@@ -168,12 +171,14 @@ class ProductViewSet(viewsets.ModelViewSet):
     @extend_schema(
         methods=["PATCH"],
         summary="Change a variant (staff)",
+        parameters=[VARIANT_ID_PARAM],
         request=VariantInputSerializer(partial=True),
         responses={200: VariantOutputSerializer, **STAFF_WRITE, 404: R404},
     )
     @extend_schema(
         methods=["DELETE"],
         summary="Delete a variant (staff)",
+        parameters=[VARIANT_ID_PARAM],
         description="Deletes the variant, or deactivates it when an order line refers to it; both 204. "
         "The product's last active variant cannot be removed: 409 `last_active_variant`.",
         responses={
