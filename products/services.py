@@ -169,8 +169,8 @@ def product_create(
     Without `variants` the product gets its default variant (options {}, the product's SKU, price
     and stock). With `variants` (`[{sku, options, price?, stock?, is_active?}]`, price defaulting
     to the product's) those are created instead, and the product's stored `price` and `stock`
-    become their totals (lowest active price, summed active stock). Errors in a variant are
-    `{"variants": [{}, {"sku": [...]}, ...]}`, one entry per given variant."""
+    become their totals (lowest active price, summed active stock); at least one must be active.
+    Errors in the variants are `{"variants": ["Variant 2: sku: ..."]}` and nothing is written."""
     _product_validate(price=price, stock=stock)
     if variants is not None:
         variants = _variants_validate_new(variants, default_price=price)
@@ -463,6 +463,8 @@ def _variants_validate_new(variants: list[dict[str, Any]], *, default_price: Dec
         keys.add(option_key(item["options"]))
         skus.add(item["sku"])
         cleaned.append({**item, "price": item["price"] if item.get("price") is not None else default_price})
+    if variants and not messages and not any(item.get("is_active", True) for item in cleaned):
+        messages.append("At least one variant must be active.")
     if messages:
         raise ValidationError({"variants": messages})
     return cleaned

@@ -108,6 +108,7 @@ def test_create_with_variants_and_the_totals(staff_client):
         ([{"sku": "A", "options": {"Si|ze": "M"}, "stock": 1}], "may not contain"),
         ([{"sku": "A", "options": {'Si"ze': "M"}, "stock": 1}], "may not contain"),
         ([{"sku": "A", "options": {"Size": "M", "size": "L"}, "stock": 1}], "given twice"),
+        ([{"sku": "A", "options": {"Size": "M"}, "stock": 1, "is_active": False}], "must be active"),
     ],
 )
 def test_create_with_bad_variants_is_400_and_writes_nothing(staff_client, variants, fragment):
