@@ -9,6 +9,7 @@ from typing import NamedTuple
 from django.db.models import Prefetch, prefetch_related_objects
 
 from pricing import totals as pricing
+from products import selectors as product_selectors
 from promotions import selectors as promotion_selectors
 
 from .models import Cart, CartItem
@@ -24,6 +25,16 @@ def cart_prefetch(*, cart: Cart) -> Cart:
     if hasattr(cart, "_prefetched_objects_cache"):
         cart._prefetched_objects_cache.pop("items", None)
     prefetch_related_objects([cart], Prefetch("items", queryset=cart_items_queryset()))
+    return cart
+
+
+def cart_products_variants(*, cart: Cart, user) -> Cart:
+    """Load the variants the line products show (`product.variants` / `options` of the canonical
+    cart output) for every line at once: one query, whatever the number of lines. Only the
+    canonical output needs them; the storefront face and checkout skip it."""
+    products = [item.product for item in cart.items.all()]
+    if products:
+        prefetch_related_objects(products, product_selectors.product_variants_prefetch(user=user))
     return cart
 
 

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from core.ids import path_id
 
 from . import services
-from .selectors import cart_detail
+from .selectors import cart_detail, cart_products_variants
 from .serializers import (
     CartAddInputSerializer,
     CartCouponInputSerializer,
@@ -38,6 +38,7 @@ class CartViewSet(viewsets.GenericViewSet):
     pagination_class = None
 
     def _cart_response(self, cart, status_code: int = status.HTTP_200_OK) -> Response:
+        cart_products_variants(cart=cart, user=self.request.user)
         return Response(self.get_serializer(cart).data, status=status_code)
 
     @extend_schema(

@@ -4,20 +4,26 @@ Every parameter is validated by a form field, so a bad value (`min_price=abc`,
 `ordering=bogus`, `in_stock=maybe`) is a 400 naming the parameter, never a 500.
 """
 
+import itertools
 from decimal import Decimal
 
 import django_filters
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 from django_filters.widgets import QueryArrayWidget
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Product
+from .models import Category, Product, ProductVariant
 
 MAX_PRICE_FILTER = Decimal("10000000000")
 MAX_BRANDS = 50
+MAX_OPTION_FILTERS = 10
 ORDERING_FIELDS = ("price", "name", "created_at")
 DEFAULT_ORDERING = ("-created_at",)
 
@@ -66,6 +72,82 @@ class MultipleValueFilter(django_filters.Filter):
     field_class = MultipleValueField
 
 
+class OptionValueField(MultipleValueField):
+    """`?option=Size:M` (repeatable): a list of `(name, value)` pairs, split at the first colon."""
+
+    def to_python(self, value) -> list[tuple[str, str]]:
+        pairs = []
+        for item in super().to_python(value):
+            name, sep, option_value = item.partition(":")
+            if not sep or not name.strip() or not option_value.strip():
+                raise forms.ValidationError(
+                    "Use name:value, for example option=Size:M.", code="invalid_option"
+                )
+            pairs.append((name.strip(), option_value.strip()))
+        return pairs
+
+
+@extend_schema_field(
+    serializers.ListField(
+        child=serializers.CharField(),
+        help_text="`name:value` (`?option=Size:M`), repeatable: products with an active variant that "
+        "has every given value (AND across names; several values of one name match either). Exact, "
+        "case-sensitive.",
+    )
+)
+class OptionValueFilter(django_filters.Filter):
+    field_class = OptionValueField
+
+
+MAX_BIGINT = 9_223_372_036_854_775_807
+
+
+def category_tree_sql(*, value: str, include_inactive: bool) -> RawSQL:
+    """SQL for the ids of the category named by `value` (numeric id first, else slug) and of its
+    descendants at any depth (`WITH RECURSIVE`, on PostgreSQL and SQLite alike). `UNION` (not
+    `UNION ALL`) stops at rows already found, so a (mis-edited) cycle cannot loop."""
+    table = connection.ops.quote_name(Category._meta.db_table)
+    wanted_id = int(value) if value.isdigit() and int(value) <= MAX_BIGINT else None
+    sql = (
+        f"WITH RECURSIVE tree(id) AS ("  # noqa: S608 - the table name comes from the model
+        f"SELECT c.id FROM {table} c WHERE c.id = COALESCE("
+        f"(SELECT i.id FROM {table} i WHERE i.id = %s), (SELECT s.id FROM {table} s WHERE s.slug = %s)) "
+        f"AND (c.is_active OR %s) "
+        f"UNION SELECT child.id FROM {table} child JOIN tree ON child.parent_id = tree.id"
+        f") SELECT tree.id FROM tree"
+    )
+    return RawSQL(sql, (wanted_id, value, include_inactive))  # noqa: S611 - values are parameters
+
+
+def option_combinations(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """`[("Size","M"), ("Size","L"), ("Colour","Red")]` -> `[{"Size":"M","Colour":"Red"},
+    {"Size":"L","Colour":"Red"}]`: one variant must match one combination (values of one name
+    are alternatives, names are all required)."""
+    by_name: dict[str, list[str]] = {}
+    for name, value in pairs:
+        values = by_name.setdefault(name, [])
+        if value not in values:
+            values.append(value)
+    names = list(by_name)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*by_name.values())]
+
+
+def variant_options_match(combinations: list[dict[str, str]]) -> Q:
+    """A condition on ProductVariant: its options contain one of `combinations`. On PostgreSQL
+    that is JSONB containment (`options @> '{"Size": "M"}'`), which the GIN index
+    `variant_options_gin` (jsonb_path_ops) serves; elsewhere a key-by-key comparison."""
+    condition = Q()
+    for combination in combinations:
+        if connection.vendor == "postgresql":
+            condition |= Q(options__contains=combination)
+        else:
+            part = Q()
+            for name, value in combination.items():
+                part &= Q(Exact(KeyTextTransform(name, "options"), value))
+            condition |= part
+    return condition
+
+
 class DeferredOrderingFilter(django_filters.OrderingFilter):
     """Validates `ordering`/`sort`; `ProductFilter.filter_queryset` applies the result once,
     so the alias and the real name never fight over `order_by()`."""
@@ -94,6 +176,7 @@ class ProductFilter(django_filters.FilterSet):
         choices=[("true", "true"), ("false", "false")],
         help_text="`true`: only products with stock; `false`: only products without.",
     )
+    option = OptionValueFilter(method="filter_option", max_values=MAX_OPTION_FILTERS, max_length=160)
     search = django_filters.CharFilter(
         method="filter_search",
         max_length=200,
@@ -125,12 +208,16 @@ class ProductFilter(django_filters.FilterSet):
         return self._form_class(self.filters)
 
     def filter_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        from .selectors import category_ids_for_filter  # selectors import this module
-
-        ids = category_ids_for_filter(value=value, include_inactive=self.include_inactive_categories)
-        if ids is None:
-            return queryset.none()
-        return queryset.filter(category_id__in=ids)
+        """The category named by `value` (an id match wins over a slug) and every category below
+        it, resolved inside the product query by a recursive subquery: no query of its own, so a
+        filtered page costs what an unfiltered one does (the list's query budget). Same rules as
+        `selectors.category_ids_for_filter`: an inactive category names nothing unless staff."""
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            category_id__in=category_tree_sql(value=value, include_inactive=self.include_inactive_categories)
+        )
 
     def filter_brand(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         if not value:
@@ -139,6 +226,14 @@ class ProductFilter(django_filters.FilterSet):
         for brand in value:
             condition |= Q(brand__iexact=brand)
         return queryset.filter(condition)
+
+    def filter_option(self, queryset: QuerySet, name: str, value: list[tuple[str, str]]) -> QuerySet:
+        if not value:
+            return queryset
+        variants = ProductVariant.objects.filter(product_id=OuterRef("pk"), is_active=True).filter(
+            variant_options_match(option_combinations(value))
+        )
+        return queryset.filter(Exists(variants))
 
     def filter_in_stock(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "true":

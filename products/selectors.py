@@ -13,10 +13,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Min, QuerySet
+from django.db import connection
+from django.db.models import Count, Max, Min, Prefetch, QuerySet
 
 from .filters import ProductFilter
-from .models import Category, Product, WishlistItem
+from .models import Category, Product, ProductVariant, WishlistItem
+
+# The attribute the variants prefetch fills (a list, in variant id order); the product output
+# serializer renders `variants` and `options` from it.
+VARIANTS_ATTR = "listed_variants"
 
 
 def _is_staff(user) -> bool:
@@ -105,6 +110,21 @@ def product_visible_queryset(*, user) -> QuerySet[Product]:
     return qs if _is_staff(user) else qs.filter(is_active=True)
 
 
+def product_variants_prefetch(*, user, lookup: str = "variants") -> Prefetch:
+    """One query for the variants of every product of a page: all of them for staff, the active
+    ones for everybody else, in id order, into `<product>.listed_variants`. `lookup` lets another
+    app prefetch through its own relation (`"product__variants"`)."""
+    qs = ProductVariant.objects.order_by("product_id", "id")
+    if not _is_staff(user):
+        qs = qs.filter(is_active=True)
+    return Prefetch(lookup, queryset=qs, to_attr=VARIANTS_ATTR)
+
+
+def product_detail_queryset(*, user) -> QuerySet[Product]:
+    """`product_visible_queryset` with the variants `user` may see prefetched (one more query)."""
+    return product_visible_queryset(user=user).prefetch_related(product_variants_prefetch(user=user))
+
+
 def product_list(*, filters: Mapping[str, Any], user) -> QuerySet[Product]:
     """The catalog as `user` sees it, filtered and ordered by `filters` (query parameters).
 
@@ -148,6 +168,42 @@ def product_price_range(*, category: str | None = None) -> dict[str, Decimal | N
     if qs is None:
         return {"min_price": None, "max_price": None}
     return qs.order_by().aggregate(min_price=Min("price"), max_price=Max("price"))
+
+
+def product_option_facets(*, category: str | None = None) -> list[dict[str, Any]]:
+    """`[{name, values: [{value, count}]}]` over the active variants of active products (in
+    `category` and below when given): `count` is the number of products with an active variant
+    of that value. Names and values come in the order they were first created (variant id), so a
+    size facet reads S, M, L, XL as staff added them. One query, grouped in the database."""
+    qs = _active_in_category(category=category)
+    if qs is None:
+        return []
+    variants = ProductVariant.objects.filter(is_active=True, product__in=qs.values("pk")).order_by()
+    inner_sql, params = variants.values("id", "product_id", "options").query.sql_with_params()
+    if connection.vendor == "postgresql":
+        pairs = "jsonb_each_text(t.options) AS j(key, value)"
+    else:  # SQLite's JSON1
+        pairs = "json_each(t.options) AS j"
+    sql = (
+        "SELECT j.key, j.value, COUNT(DISTINCT t.product_id), MIN(t.id) "  # noqa: S608 - no user text
+        f"FROM ({inner_sql}) AS t, {pairs} GROUP BY j.key, j.value"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    first_seen: dict[str, int] = {}
+    values: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
+    for name, value, count, first_id in rows:
+        first_seen[name] = min(first_seen.get(name, first_id), first_id)
+        values[name].append((first_id, str(value), count))
+    return [
+        {
+            "name": name,
+            "values": [{"value": value, "count": count} for _id, value, count in sorted(values[name])],
+        }
+        # Names first seen on the same variant: shorter first, as PostgreSQL's jsonb orders keys.
+        for name in sorted(first_seen, key=lambda name: (first_seen[name], len(name), name))
+    ]
 
 
 # --- Wishlist -------------------------------------------------------------------------------

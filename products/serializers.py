@@ -9,11 +9,12 @@ from decimal import Decimal
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.fields import empty
+from rest_framework.fields import SkipField, empty
 
 from core.serializers import PrebuiltModelSerializer
 
-from .models import Category, Product, WishlistItem
+from .models import Category, Product, ProductVariant, WishlistItem
+from .selectors import VARIANTS_ATTR
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_INT32 = 2_147_483_647
@@ -56,6 +57,103 @@ def _validate_image_size(image):
 
 # --- Output ---------------------------------------------------------------------------------
 
+CENT = Decimal("0.01")
+
+
+def variant_dict(variant: ProductVariant) -> dict:
+    """The contract's variant object, built as a plain dict (no nested serializer per row)."""
+    return {
+        "id": variant.pk,
+        "sku": variant.sku,
+        "options": dict(variant.options or {}),
+        "price": str(Decimal(variant.price).quantize(CENT)),
+        "stock": variant.stock,
+        "in_stock": variant.is_active and variant.stock > 0,
+        "is_active": variant.is_active,
+    }
+
+
+def options_summary(variants: list[ProductVariant]) -> list[dict]:
+    """`[{name, values}]` of the ACTIVE variants: names in first-seen order, values in variant
+    order (the variants come in id order), each value once."""
+    summary: dict[str, list[str]] = {}
+    for variant in variants:
+        if not variant.is_active:
+            continue
+        for name, value in (variant.options or {}).items():
+            values = summary.setdefault(name, [])
+            if value not in values:
+                values.append(value)
+    return [{"name": name, "values": values} for name, values in summary.items()]
+
+
+class _PrefetchedVariantsField(serializers.Field):
+    """Read-only, from the variants prefetch (`selectors.product_variants_prefetch`). A product
+    read without it (another app's nested product that did not ask for variants) leaves the field
+    out rather than running a query per row."""
+
+    def __init__(self, **kwargs):
+        # Not `read_only`: drf-spectacular marks read-only fields required, and a nested product
+        # read without the prefetch leaves these out. Output serializers never take input.
+        kwargs["required"] = False
+        kwargs["source"] = "*"
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        variants = getattr(instance, VARIANTS_ATTR, None)
+        if variants is None:
+            raise SkipField
+        return variants
+
+
+VARIANT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "sku": {"type": "string"},
+        "options": {"type": "object", "additionalProperties": {"type": "string"}},
+        "price": {"type": "string", "format": "decimal"},
+        "stock": {"type": "integer"},
+        "in_stock": {"type": "boolean"},
+        "is_active": {"type": "boolean"},
+    },
+    "required": ["id", "sku", "options", "price", "stock", "in_stock", "is_active"],
+}
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": VARIANT_SCHEMA,
+        "description": "The product's variants in id order (non-staff: active ones only). Always "
+        "present in catalog and wishlist reads; a product nested in another resource that did not "
+        "load its variants leaves it out.",
+    }
+)
+class VariantsField(_PrefetchedVariantsField):
+    def to_representation(self, value):
+        return [variant_dict(variant) for variant in value]
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "values": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["name", "values"],
+        },
+        "description": "Option names (first-seen order) and their values (variant order) of the "
+        "active variants. Present whenever `variants` is.",
+    }
+)
+class OptionsField(_PrefetchedVariantsField):
+    def to_representation(self, value):
+        return options_summary(value)
+
 
 class CategoryBriefSerializer(PrebuiltModelSerializer):
     class Meta:
@@ -96,6 +194,8 @@ class ProductOutputSerializer(PrebuiltModelSerializer):
     in_stock = serializers.BooleanField(read_only=True)
     image = AbsoluteImageField()
     category = CategoryBriefSerializer(read_only=True, allow_null=True)
+    variants = VariantsField()
+    options = OptionsField()
 
     class Meta:
         model = Product
@@ -115,6 +215,8 @@ class ProductOutputSerializer(PrebuiltModelSerializer):
             "is_active",
             "created_at",
             "updated_at",
+            "variants",
+            "options",
         ]
         read_only_fields = fields
 
@@ -132,6 +234,31 @@ class WishlistItemOutputSerializer(PrebuiltModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(component_name="ProductVariant")
+class VariantOutputSerializer(serializers.Serializer):
+    """Schema only: the contract's variant object (responses are built by `variant_dict`)."""
+
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    options = serializers.DictField(child=serializers.CharField())
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    stock = serializers.IntegerField()
+    in_stock = serializers.BooleanField()
+    is_active = serializers.BooleanField()
+
+
+class OptionValueCountSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class OptionFacetSerializer(serializers.Serializer):
+    """Schema only: one option name of `/api/products/options/` with its values and counts."""
+
+    name = serializers.CharField()
+    values = OptionValueCountSerializer(many=True)
+
+
 class BrandFacetSerializer(serializers.Serializer):
     brand = serializers.CharField()
     count = serializers.IntegerField()
@@ -143,6 +270,20 @@ class PriceRangeSerializer(serializers.Serializer):
 
 
 # --- Input ----------------------------------------------------------------------------------
+
+
+class VariantInputSerializer(serializers.Serializer):
+    """A variant to create (`sku`, `options`, `stock` required; `price` defaults to the product's)
+    or, partial, to change. `options` is checked by the service (non-empty string names to
+    non-empty string values)."""
+
+    sku = serializers.CharField(max_length=64)
+    options = serializers.JSONField(help_text='Option name to value, e.g. `{"Size": "M", "Colour": "Red"}`.')
+    price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True
+    )
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_INT32)
+    is_active = OptionalBooleanField(required=False)
 
 
 class ProductInputSerializer(serializers.Serializer):
@@ -166,6 +307,12 @@ class ProductInputSerializer(serializers.Serializer):
     )
     image = serializers.ImageField(required=False, allow_null=True, validators=[_validate_image_size])
     is_active = OptionalBooleanField(required=False)
+    variants = VariantInputSerializer(
+        many=True,
+        required=False,
+        max_length=100,
+        help_text="Create only (JSON): the product's variants instead of the default one.",
+    )
 
     def to_service_kwargs(self) -> dict:
         data = dict(self.validated_data)

@@ -14,13 +14,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import F, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
 from core.catalog_cache import catalog_changed
-from core.exceptions import NotFound
+from core.exceptions import ApplicationError, NotFound
 
-from .models import Category, Product, ProductVariant, WishlistItem
+from .models import Category, Product, ProductVariant, WishlistItem, option_key
 from .selectors import category_descendant_ids
 
 PRODUCT_FIELDS = frozenset(
@@ -159,10 +161,19 @@ def product_create(
     category: Category | None = None,
     image: File | None = None,
     is_active: bool = True,
+    variants: list[dict[str, Any]] | None = None,
 ) -> Product:
     """Create a product. An empty `slug` is generated from the name and made unique; a given
-    slug or an SKU that is already taken is a `ValidationError` on that field."""
+    slug or an SKU that is already taken is a `ValidationError` on that field.
+
+    Without `variants` the product gets its default variant (options {}, the product's SKU, price
+    and stock). With `variants` (`[{sku, options, price?, stock?, is_active?}]`, price defaulting
+    to the product's) those are created instead, and the product's stored `price` and `stock`
+    become their totals (lowest active price, summed active stock); at least one must be active.
+    Errors in the variants are `{"variants": ["Variant 2: sku: ..."]}` and nothing is written."""
     _product_validate(price=price, stock=stock)
+    if variants is not None:
+        variants = _variants_validate_new(variants, default_price=price)
     sku = sku.strip()
     if Product.objects.filter(sku=sku).exists():
         raise ValidationError({"sku": ["A product with this SKU already exists."]})
@@ -189,16 +200,24 @@ def product_create(
         fallback="product",
         check_sku=True,
     )
-    # Every product sells through at least one variant: a product created without options gets
-    # its default variant (options {}, the product's SKU, price and stock).
-    ProductVariant.objects.create(
-        product=product,
-        sku=product.sku,
-        options={},
-        price=product.price,
-        stock=product.stock,
-        is_active=product.is_active,
-    )
+    if variants:
+        for number, spec in enumerate(variants, start=1):
+            _variant_insert(product=product, spec=spec, number=number)
+        product_totals_refresh(product_ids=[product.pk])
+        product.refresh_from_db(fields=["price", "stock", "updated_at"])
+    else:
+        # Every product sells through at least one variant: a product created without options
+        # gets its default variant (options {}, the product's SKU, price and stock).
+        _variant_insert(
+            product=product,
+            spec={
+                "sku": product.sku,
+                "options": {},
+                "price": product.price,
+                "stock": product.stock,
+                "is_active": product.is_active,
+            },
+        )
     catalog_changed()
     return product
 
@@ -236,10 +255,13 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
     if unknown:
         raise TypeError(f"product_update() got unknown fields: {sorted(unknown)}")
     _product_validate(price=data.get("price"), stock=data.get("stock"))
+    data = _product_totals_through_variant(product=product, data=data)
     if "sku" in data:
         data = {**data, "sku": data["sku"].strip()}
         if _others(Product, product.pk, sku=data["sku"]).exists():
             raise ValidationError({"sku": ["A product with this SKU already exists."]})
+        if _default_variant_sku_taken(product=product, sku=data["sku"]):
+            raise ValidationError({"sku": ["A variant with this SKU already exists."]})
     if "brand" in data:
         data = {**data, "brand": (data["brand"] or "").strip()}
 
@@ -260,10 +282,61 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
     )
     mirrored = {field: getattr(product, field) for field in DEFAULT_VARIANT_FIELDS if field in changed}
     if mirrored:
-        # Until stock moves to variant rows, the default variant mirrors the product row.
-        ProductVariant.objects.filter(product=product, option_key="").update(**mirrored)
+        # The default variant (options {}) carries the product's SKU and is_active.
+        try:
+            with transaction.atomic():
+                ProductVariant.objects.filter(product=product, option_key="").update(**mirrored)
+        except IntegrityError:  # its SKU taken by a variant created meanwhile
+            if "sku" in mirrored and _default_variant_sku_taken(product=product, sku=product.sku):
+                raise ValidationError({"sku": ["A variant with this SKU already exists."]}) from None
+            raise
+        if "is_active" in mirrored:
+            product_totals_refresh(product_ids=[product.pk])
+            product.refresh_from_db(fields=["price", "stock"])
     catalog_changed()
     return product
+
+
+def _default_variant_sku_taken(*, product: Product, sku: str) -> bool:
+    """Would copying `sku` to the product's default variant clash with another variant's SKU?"""
+    return (
+        ProductVariant.objects.filter(product=product, option_key="").exists()
+        and ProductVariant.objects.filter(sku=sku).exclude(product=product, option_key="").exists()
+    )
+
+
+def _product_totals_through_variant(*, product: Product, data: dict[str, Any]) -> dict[str, Any]:
+    """`price` and `stock` of a product are its variants' totals. On a product with exactly one
+    variant they are written to that variant (and the totals recomputed); with several, changing
+    either is a `ValidationError` on that field (change the variants). A value equal to the
+    stored one is no change, so a PUT of what a GET returned is accepted."""
+    given = {field: data[field] for field in ("price", "stock") if field in data}
+    rest = {field: value for field, value in data.items() if field not in given}
+    if not given:
+        return rest
+    # Lock order: variant rows first, then the product row (as checkout takes stock).
+    variants = list(ProductVariant.objects.select_for_update().filter(product=product).order_by("pk")[:2])
+    if not variants:
+        return data  # no variant at all (rows bulk-loaded without one): the columns themselves
+    if len(variants) > 1:
+        stored = Product.objects.filter(pk=product.pk).values("price", "stock").first() or {}
+        changed = [field for field, value in given.items() if value != stored.get(field)]
+        if changed:
+            raise ValidationError(
+                {
+                    field: [
+                        f"This product has several variants: change the {field} of its variants "
+                        f"(/api/products/{product.pk}/variants/<id>/)."
+                    ]
+                    for field in changed
+                }
+            )
+        return rest
+    ProductVariant.objects.filter(pk=variants[0].pk).update(**given, updated_at=timezone.now())
+    product_totals_refresh(product_ids=[product.pk])
+    product.refresh_from_db(fields=["price", "stock", "updated_at"])
+    catalog_changed()
+    return rest
 
 
 @transaction.atomic
@@ -287,6 +360,308 @@ def product_delete(*, product: Product) -> bool:
         return False
     locked.delete()
     return True
+
+
+# --- Variants -------------------------------------------------------------------------------
+
+MAX_OPTIONS = 10
+MAX_OPTION_NAME = 50
+MAX_OPTION_VALUE = 100
+VARIANT_FIELDS = frozenset({"sku", "options", "price", "stock", "is_active"})
+# `option_key` joins `name=value` pairs with `|`, `?option=` splits at the first `:`, and a name
+# is a JSON path key on SQLite (no quotes or backslashes there).
+FORBIDDEN_IN_NAME = ("|", "=", ":", '"', "\\")
+FORBIDDEN_IN_VALUE = ("|", "=")
+OPTION_KEY_MAX = ProductVariant._meta.get_field("option_key").max_length
+
+
+def options_validate(options: Any) -> dict[str, str]:
+    """A variant's options: a JSON object of non-empty string names to non-empty string values,
+    trimmed (at most 10 names; names unique ignoring case). Raises `ValidationError` (a list of
+    messages) otherwise; returns the trimmed dict in the given order."""
+    if not isinstance(options, dict):
+        raise ValidationError('Options must be a JSON object such as {"Size": "M"}.')
+    if len(options) > MAX_OPTIONS:
+        raise ValidationError(f"At most {MAX_OPTIONS} options are allowed.")
+    cleaned: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in options.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError("Option names must be non-empty strings.")
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError(f"The value of option {name!r} must be a non-empty string.")
+        name, value = name.strip(), value.strip()
+        if len(name) > MAX_OPTION_NAME or len(value) > MAX_OPTION_VALUE:
+            raise ValidationError(
+                f"Option names may have at most {MAX_OPTION_NAME} characters, values {MAX_OPTION_VALUE}."
+            )
+        if any(char in name for char in FORBIDDEN_IN_NAME) or any(
+            char in value for char in FORBIDDEN_IN_VALUE
+        ):
+            raise ValidationError(
+                'Option names may not contain | = : " or \\, values may not contain | or =.'
+            )
+        if "\x00" in name or "\x00" in value:
+            raise ValidationError("Options may not contain null characters.")
+        if name.casefold() in seen:
+            raise ValidationError(f"Option {name!r} is given twice.")
+        seen.add(name.casefold())
+        cleaned[name] = value
+    if len(option_key(cleaned)) > OPTION_KEY_MAX:
+        raise ValidationError("The options are too long together.")
+    return cleaned
+
+
+def _variant_validate(spec: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned = dict(spec)
+    if "options" in spec:
+        try:
+            cleaned["options"] = options_validate(spec["options"])
+        except ValidationError as exc:
+            errors["options"] = list(exc.messages)
+    elif not partial:
+        errors["options"] = ["This field is required."]
+    if "sku" in spec:
+        cleaned["sku"] = str(spec["sku"]).strip()
+        if not cleaned["sku"]:
+            errors["sku"] = ["This field may not be blank."]
+    elif not partial:
+        errors["sku"] = ["This field is required."]
+    if spec.get("price") is not None and Decimal(spec["price"]) < 0:
+        errors["price"] = ["The price may not be negative."]
+    if spec.get("stock") is not None and int(spec["stock"]) < 0:
+        errors["stock"] = ["The stock may not be negative."]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _variants_validate_new(variants: list[dict[str, Any]], *, default_price: Decimal) -> list[dict[str, Any]]:
+    """Validate the variants of a new product together: each one's fields, and option combinations
+    and SKUs unique among them. Errors are `{"variants": ["Variant 2: sku: ..."]}` (1-based)."""
+    messages: list[str] = []
+    cleaned: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    skus: set[str] = set()
+    for number, spec in enumerate(variants, start=1):
+        try:
+            item = _variant_validate(spec, partial=False)
+        except ValidationError as exc:
+            messages += [
+                f"Variant {number}: {field}: {message}"
+                for field, field_messages in exc.message_dict.items()
+                for message in field_messages
+            ]
+            continue
+        if option_key(item["options"]) in keys:
+            messages.append(
+                f"Variant {number}: options: another variant of this product has the same options."
+            )
+        if item["sku"] in skus:
+            messages.append(f"Variant {number}: sku: another variant has the same SKU.")
+        keys.add(option_key(item["options"]))
+        skus.add(item["sku"])
+        cleaned.append({**item, "price": item["price"] if item.get("price") is not None else default_price})
+    if variants and not messages and not any(item.get("is_active", True) for item in cleaned):
+        messages.append("At least one variant must be active.")
+    if messages:
+        raise ValidationError({"variants": messages})
+    return cleaned
+
+
+def _variant_conflict(*, product: Product, sku: str | None, options: dict | None, exclude_pk: int | None):
+    """The field error for a taken SKU (anywhere in the catalog) or option combination (in this
+    product), or None."""
+    if sku is not None and _others(ProductVariant, exclude_pk, sku=sku).exists():
+        return {"sku": ["A variant with this SKU already exists."]}
+    if (
+        options is not None
+        and _others(ProductVariant, exclude_pk, product=product, option_key=option_key(options)).exists()
+    ):
+        return {"options": ["This product already has a variant with these options."]}
+    return None
+
+
+def _raise_conflict(errors: dict[str, list[str]], number: int | None) -> None:
+    if number is None:
+        raise ValidationError(errors)
+    raise ValidationError(
+        {
+            "variants": [
+                f"Variant {number}: {field}: {message[0].lower()}{message[1:]}"
+                for field, messages in errors.items()
+                for message in messages
+            ]
+        }
+    )
+
+
+def _variant_insert(*, product: Product, spec: dict[str, Any], number: int | None = None) -> ProductVariant:
+    """INSERT one validated variant. A taken SKU or option combination, found first or lost to a
+    concurrent writer (the unique constraints), is a `ValidationError` on that field."""
+    conflict = _variant_conflict(product=product, sku=spec["sku"], options=spec["options"], exclude_pk=None)
+    if conflict:
+        _raise_conflict(conflict, number)
+    variant = ProductVariant(
+        product=product,
+        sku=spec["sku"],
+        options=spec["options"],
+        price=spec["price"] if spec.get("price") is not None else product.price,
+        stock=spec.get("stock") or 0,
+        is_active=spec.get("is_active", True),
+    )
+    try:
+        with transaction.atomic():
+            variant.save()
+    except IntegrityError:
+        conflict = _variant_conflict(
+            product=product, sku=spec["sku"], options=spec["options"], exclude_pk=None
+        )
+        if conflict is None:
+            raise
+        _raise_conflict(conflict, number)
+    return variant
+
+
+@transaction.atomic
+def product_totals_refresh(*, product_ids: list[int]) -> int:
+    """Recompute the stored totals of the given products from their ACTIVE variants, in one
+    set-based UPDATE: `price` = the lowest active variant price (unchanged when none is active),
+    `stock` = the summed active variant stock (0 when none). Returns the rows updated.
+
+    Runs inside the caller's transaction (its own when there is none). The product rows are
+    locked first (primary-key order), so the UPDATE's statement reads every variant change
+    committed before it got the locks and a concurrent writer's recompute cannot overwrite this
+    one with older sums. Callers that changed
+    variant rows hold those first: the lock order is variant rows, then product rows.
+    """
+    ids = sorted({int(pk) for pk in product_ids})
+    if not ids:
+        return 0
+    list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    active = ProductVariant.objects.filter(product_id=OuterRef("pk"), is_active=True).order_by()
+    lowest = active.values("product_id").annotate(value=Min("price")).values("value")
+    total = active.values("product_id").annotate(value=Sum("stock")).values("value")
+    return Product.objects.filter(pk__in=ids).update(
+        price=Coalesce(Subquery(lowest), F("price")),
+        stock=Coalesce(Subquery(total), Value(0)),
+        updated_at=timezone.now(),
+    )
+
+
+def _variant_locked(*, product: Product, variant_id: int) -> ProductVariant:
+    variant = ProductVariant.objects.select_for_update().filter(product=product, pk=variant_id).first()
+    if variant is None:
+        raise NotFound("Variant not found.")
+    return variant
+
+
+def _active_others(variant: ProductVariant) -> bool:
+    return (
+        ProductVariant.objects.filter(product_id=variant.product_id, is_active=True)
+        .exclude(pk=variant.pk)
+        .exists()
+    )
+
+
+def _variant_in_orders(variant: ProductVariant) -> bool:
+    """Does any order line refer to this variant: through its `variant` FK, or (a line written
+    before variants whose migration could not tell which variant was bought, so `variant` is null)
+    a line of the same product with the variant's SKU?"""
+    return variant.product.order_items.filter(
+        Q(variant=variant) | Q(variant__isnull=True, sku=variant.sku)
+    ).exists()
+
+
+@transaction.atomic
+def variant_create(
+    *,
+    product: Product,
+    sku: str,
+    options: dict[str, str],
+    price: Decimal | None = None,
+    stock: int = 0,
+    is_active: bool = True,
+) -> ProductVariant:
+    """Add a variant to `product` (price defaults to the product's). A taken SKU or an option
+    combination the product already has is a `ValidationError` on that field. Recomputes the
+    product's totals in the same transaction."""
+    spec = _variant_validate(
+        {"sku": sku, "options": options, "price": price, "stock": stock, "is_active": is_active},
+        partial=False,
+    )
+    variant = _variant_insert(product=product, spec=spec)
+    product_totals_refresh(product_ids=[product.pk])
+    catalog_changed()
+    return variant
+
+
+@transaction.atomic
+def variant_update(*, variant: ProductVariant, data: dict[str, Any]) -> ProductVariant:
+    """Change the given fields of a variant (keys of `VARIANT_FIELDS`) and recompute its product's
+    totals. The variant row is locked first; only the given columns are written, so a stock
+    decrement by a checkout is never overwritten unless `stock` itself is set. Deactivating the
+    product's last active variant is refused (deactivate the product instead)."""
+    unknown = set(data) - VARIANT_FIELDS
+    if unknown:
+        raise TypeError(f"variant_update() got unknown fields: {sorted(unknown)}")
+    data = _variant_validate(data, partial=True)
+    locked = _variant_locked(product=variant.product, variant_id=variant.pk)
+    if data.get("is_active") is False and locked.is_active and not _active_others(locked):
+        raise ValidationError(
+            {"is_active": ["This is the product's last active variant; deactivate the product instead."]}
+        )
+    conflict = _variant_conflict(
+        product=variant.product, sku=data.get("sku"), options=data.get("options"), exclude_pk=locked.pk
+    )
+    if conflict:
+        raise ValidationError(conflict)
+    for field, value in data.items():
+        setattr(locked, field, value)
+    if data:
+        try:
+            with transaction.atomic():
+                locked.save(update_fields=[*data, "updated_at"])
+        except IntegrityError:
+            conflict = _variant_conflict(
+                product=variant.product,
+                sku=data.get("sku"),
+                options=data.get("options"),
+                exclude_pk=locked.pk,
+            )
+            if conflict is None:
+                raise
+            raise ValidationError(conflict) from None
+        product_totals_refresh(product_ids=[locked.product_id])
+        catalog_changed()
+    locked.product = variant.product
+    return locked
+
+
+@transaction.atomic
+def variant_delete(*, variant: ProductVariant) -> bool:
+    """Delete a variant, or deactivate it when an order line refers to it (the order keeps its
+    snapshot). Returns True when deleted, False when deactivated. The product's last active
+    variant cannot go (409 `last_active_variant`: deactivate or delete the product instead);
+    inactive variants can always be removed. Recomputes the product's totals."""
+    locked = _variant_locked(product=variant.product, variant_id=variant.pk)
+    locked.product = variant.product
+    if locked.is_active and not _active_others(locked):
+        raise ApplicationError(
+            "This is the product's last active variant; deactivate or delete the product instead.",
+            code="last_active_variant",
+            status_code=409,
+        )
+    deleted = not _variant_in_orders(locked)
+    if deleted:
+        locked.delete()
+    elif locked.is_active:
+        locked.is_active = False
+        locked.save(update_fields=["is_active", "updated_at"])
+    product_totals_refresh(product_ids=[variant.product_id])
+    catalog_changed()
+    return deleted
 
 
 # --- Categories -----------------------------------------------------------------------------

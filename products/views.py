@@ -1,15 +1,18 @@
 """Catalog, category and wishlist endpoints: input serializer -> service -> output serializer."""
 
+from django.db.models import prefetch_related_objects
 from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from core.catalog_cache import cache_anonymous
+from core.exceptions import NotFound
 from core.pagination import CachedCountPagination
 from core.parsers import JSONParser
 
@@ -20,11 +23,15 @@ from .serializers import (
     BrandFacetSerializer,
     CategoryInputSerializer,
     CategoryOutputSerializer,
+    OptionFacetSerializer,
     PriceRangeSerializer,
     ProductInputSerializer,
     ProductOutputSerializer,
+    VariantInputSerializer,
+    VariantOutputSerializer,
     WishlistAddInputSerializer,
     WishlistItemOutputSerializer,
+    variant_dict,
 )
 
 CATEGORY_PARAM = OpenApiParameter(
@@ -37,6 +44,9 @@ R401 = OpenApiResponse(description="`not_authenticated`.")
 R403_STAFF = OpenApiResponse(description="`permission_denied`: staff only.")
 R404 = OpenApiResponse(description="`not_found`.")
 STAFF_WRITE = {400: R400, 401: R401, 403: R403_STAFF}
+VARIANT_ID_PARAM = OpenApiParameter(
+    "variant_id", int, OpenApiParameter.PATH, description="A variant of this product."
+)
 
 
 class IsStaffOrReadOnly(BasePermission):
@@ -89,14 +99,16 @@ class ProductViewSet(viewsets.ModelViewSet):
     filterset_class = ProductFilter
 
     def get_queryset(self):
-        return selectors.product_visible_queryset(user=self.request.user)
+        return selectors.product_detail_queryset(user=self.request.user)
 
     def filter_queryset(self, queryset):
         return queryset
 
     @method_decorator(cache_anonymous)
     def list(self, request, *args, **kwargs):
-        queryset = selectors.product_list(filters=request.query_params, user=request.user)
+        queryset = selectors.product_list(filters=request.query_params, user=request.user).prefetch_related(
+            selectors.product_variants_prefetch(user=request.user)
+        )
         page = self.paginate_queryset(queryset)
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
@@ -106,6 +118,10 @@ class ProductViewSet(viewsets.ModelViewSet):
         return super().retrieve(request, *args, **kwargs)
 
     def _output(self, product, status_code=status.HTTP_200_OK) -> Response:
+        # Re-read the variants after a write (the prefetch of get_object() predates it).
+        if hasattr(product, selectors.VARIANTS_ATTR):
+            delattr(product, selectors.VARIANTS_ATTR)
+        prefetch_related_objects([product], selectors.product_variants_prefetch(user=self.request.user))
         return Response(self.get_serializer(product).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
@@ -119,8 +135,76 @@ class ProductViewSet(viewsets.ModelViewSet):
         product = self.get_object()
         serializer = ProductInputSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        product = services.product_update(product=product, data=serializer.to_service_kwargs())
+        data = serializer.to_service_kwargs()
+        if "variants" in data:
+            raise ValidationError(
+                {"variants": ["Variants are changed through /api/products/<id>/variants/, not here."]}
+            )
+        product = services.product_update(product=product, data=data)
         return self._output(product)
+
+    def _variant(self, variant_id: str):
+        product = self.get_object()
+        try:
+            pk = int(variant_id)
+        except (TypeError, ValueError):
+            pk = 0
+        variant = product.variants.filter(pk=pk).first()
+        if variant is None:
+            raise NotFound("Variant not found.")
+        variant.product = product
+        return variant
+
+    @extend_schema(
+        summary="Add a variant to a product (staff)",
+        request=VariantInputSerializer,
+        responses={201: VariantOutputSerializer, **STAFF_WRITE, 404: R404},
+    )
+    @action(detail=True, methods=["post"], url_path="variants", pagination_class=None, filter_backends=[])
+    def variants(self, request, pk=None):
+        product = self.get_object()
+        serializer = VariantInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        variant = services.variant_create(product=product, **serializer.validated_data)
+        return Response(variant_dict(variant), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Change a variant (staff)",
+        parameters=[VARIANT_ID_PARAM],
+        request=VariantInputSerializer(partial=True),
+        responses={200: VariantOutputSerializer, **STAFF_WRITE, 404: R404},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Delete a variant (staff)",
+        parameters=[VARIANT_ID_PARAM],
+        description="Deletes the variant, or deactivates it when an order line refers to it; both 204. "
+        "The product's last active variant cannot be removed: 409 `last_active_variant`.",
+        responses={
+            204: None,
+            401: R401,
+            403: R403_STAFF,
+            404: R404,
+            409: OpenApiResponse(description="`last_active_variant`."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["patch", "delete"],
+        url_path=r"variants/(?P<variant_id>[^/.]+)",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def variant_detail(self, request, pk=None, variant_id=None):
+        variant = self._variant(variant_id)
+        if request.method == "DELETE":
+            services.variant_delete(variant=variant)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = VariantInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        variant = services.variant_update(variant=variant, data=dict(serializer.validated_data))
+        return Response(variant_dict(variant))
 
     def destroy(self, request, *args, **kwargs):
         services.product_delete(product=self.get_object())
@@ -145,6 +229,18 @@ class ProductViewSet(viewsets.ModelViewSet):
     def price_range(self, request):
         price_range = selectors.product_price_range(category=request.query_params.get("category"))
         return Response(PriceRangeSerializer(price_range).data)
+
+    @extend_schema(
+        summary="Option values of active products with counts (the size/colour facet)",
+        description="Plain array `[{name, values: [{value, count}]}]`: `count` is the number of active "
+        "products with an active variant of that value.",
+        parameters=[CATEGORY_PARAM],
+        responses=OptionFacetSerializer(many=True),
+    )
+    @method_decorator(cache_anonymous(shows_stock=False))
+    @action(detail=False, methods=["get"], url_path="options", pagination_class=None, filter_backends=[])
+    def option_facets(self, request):
+        return Response(selectors.product_option_facets(category=request.query_params.get("category")))
 
 
 @extend_schema_view(
@@ -238,7 +334,9 @@ class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return WishlistItem.objects.none()
-        return selectors.wishlist_item_list(user=self.request.user)
+        return selectors.wishlist_item_list(user=self.request.user).prefetch_related(
+            selectors.product_variants_prefetch(user=None, lookup="product__variants")
+        )
 
     def create(self, request, *args, **kwargs):
         serializer = WishlistAddInputSerializer(data=request.data)
@@ -246,6 +344,7 @@ class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         item, created = services.wishlist_item_add(
             user=request.user, product_id=serializer.validated_data["product_id"]
         )
+        prefetch_related_objects([item.product], selectors.product_variants_prefetch(user=None))
         return Response(
             self.get_serializer(item).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

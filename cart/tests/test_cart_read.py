@@ -30,6 +30,8 @@ PRODUCT_KEYS = {
     "is_active",
     "created_at",
     "updated_at",
+    "variants",
+    "options",
 }
 
 
@@ -98,6 +100,19 @@ def test_line_shape_and_full_product_object(auth_client, user):
     assert line["product"]["is_active"] is True
     assert line["product"]["image"] is None
     assert line["product"]["category"] == {"id": category.pk, "name": "Audio", "slug": "audio"}
+    # The product object is the catalog's, variants included (the default one here).
+    assert line["product"]["variants"] == [
+        {
+            "id": item.variant_id,
+            "sku": product.sku,
+            "options": {},
+            "price": "19.99",
+            "stock": 7,
+            "in_stock": True,
+            "is_active": True,
+        }
+    ]
+    assert line["product"]["options"] == []
 
 
 def test_product_without_category_and_with_image(auth_client, user):
@@ -148,10 +163,10 @@ def test_query_count_does_not_grow_with_lines(
     for _ in range(20):
         CartItemFactory(cart=twenty_cart, product=ProductFactory(category=CategoryFactory()))
 
-    # auth user, cart, lines with product and category
-    with django_assert_max_num_queries(3) as one:
+    # auth user, cart, lines with product, category and variant, the line products' variants
+    with django_assert_max_num_queries(4) as one:
         assert len(auth_client.get(URL).json()["items"]) == 1
-    with django_assert_max_num_queries(3) as twenty:
+    with django_assert_max_num_queries(4) as twenty:
         assert len(other_client.get(URL).json()["items"]) == 20
     assert len(one) == len(twenty)
     print(f"GET /api/cart/ queries: 1 line={len(one)}, 20 lines={len(twenty)}")

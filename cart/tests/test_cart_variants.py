@@ -165,9 +165,13 @@ def test_cart_read_stays_in_its_query_budget_with_variants(auth_client, user, dj
         product = sized_product(name=f"Shirt {index}")
         for variant in product.variants.all():
             add(auth_client, product_id=product.pk, variant_id=variant.pk)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         body = auth_client.get("/api/cart/").json()
     assert len(body["items"]) == 12
+    # Each line's product shows its sizes (one query for all of them, not one per line).
+    for line in body["items"]:
+        assert [option["name"] for option in line["product"]["options"]] == ["Size"]
+        assert line["variant"]["id"] in {variant["id"] for variant in line["product"]["variants"]}
 
 
 def test_extra_variant_of_a_simple_product_makes_variant_id_required(auth_client, user):

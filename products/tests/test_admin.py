@@ -1,14 +1,24 @@
 """The Django admin for products: pages render, list_editable writes only what changed,
-delete deactivates products that were ordered."""
+delete deactivates products that were ordered, the variants inline goes through the variant
+services (totals, catalog version), the "any variant out of stock" filter."""
 
+import json
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
+from core.catalog_cache import catalog_version
 from orders.models import Order, OrderItem
-from products.models import Product
-from products.tests.factories import CategoryFactory, ProductFactory, WishlistItemFactory
+from products import services, stock
+from products.models import Product, ProductVariant
+from products.tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    ProductVariantFactory,
+    WishlistItemFactory,
+)
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,13 +48,18 @@ def test_admin_pages_render(admin_client_):
         assert admin_client_.get(url).status_code == 200, url
 
 
+def take(product, quantity: int) -> None:
+    with transaction.atomic():
+        stock.stock_take(lines=[(product.pk, quantity)])
+
+
 def test_list_editable_does_not_overwrite_concurrent_stock_change(admin_client_):
     product = ProductFactory(price=Decimal("10.00"), stock=10)
     page = admin_client_.get("/admin/products/product/")
     assert page.status_code == 200
     assert b'name="initial-form-0-stock" value="10"' in page.content
     # An order reserves 4 while the staff member edits the price in the list.
-    Product.objects.filter(pk=product.pk).update(stock=6)
+    take(product, 4)  # as checkout does: the variant and the product row
 
     response = admin_client_.post(
         "/admin/products/product/",
@@ -90,31 +105,218 @@ def test_admin_delete_of_ordered_product_deactivates(admin_client_, user):
     assert product.is_active is False
 
 
+def inline_data(product, rows: list[dict], extra: list[dict] = ()) -> dict:
+    """The variants inline's POST data: existing rows (with the initial values the page showed)
+    and `extra` new rows."""
+    data = {
+        "variants-TOTAL_FORMS": str(len(rows) + len(extra)),
+        "variants-INITIAL_FORMS": str(len(rows)),
+        "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate([*rows, *extra]):
+        prefix = f"variants-{index}-"
+        for key, value in row.items():
+            # Hidden initial inputs are named `initial-<prefix><field>`.
+            name = f"initial-{prefix}{key[len('initial-') :]}" if key.startswith("initial-") else prefix + key
+            data[name] = value
+        data[prefix + "product"] = str(product.pk)
+    return data
+
+
+def variant_row(variant: ProductVariant, **changes) -> dict:
+    row = {
+        "id": str(variant.pk),
+        "sku": variant.sku,
+        "options": json.dumps(variant.options),
+        "price": str(variant.price),
+        "initial-price": str(variant.price),
+        "stock": str(variant.stock),
+        "initial-stock": str(variant.stock),
+        "is_active": "on" if variant.is_active else "",
+        "initial-is_active": str(variant.is_active),
+    }
+    row.update(changes)
+    return {key: value for key, value in row.items() if value != ""}
+
+
+def product_form(product, **changes) -> dict:
+    data = {
+        "name": product.name,
+        "slug": product.slug,
+        "brand": product.brand,
+        "sku": product.sku,
+        "category": product.category_id,
+        "description": product.description,
+        "is_active": "on",
+        "initial-is_active": "True",
+        "_save": "Save",
+    }
+    data.update(changes)
+    return data
+
+
 def test_change_form_writes_only_changed_columns(admin_client_):
     product = ProductFactory(name="Old name", stock=10, price=Decimal("5.00"))
+    variant = product.variants.get()
     page = admin_client_.get(f"/admin/products/product/{product.pk}/change/")
-    assert b'name="initial-stock" value="10"' in page.content
-    Product.objects.filter(pk=product.pk).update(stock=3)  # an order reserved 7 meanwhile
+    assert b'name="initial-variants-0-stock" value="10"' in page.content
+    shown = variant_row(variant)  # what the page showed
+    take(product, 7)  # an order reserved 7 meanwhile
 
     response = admin_client_.post(
         f"/admin/products/product/{product.pk}/change/",
-        {
-            "name": "New name",
-            "slug": product.slug,
-            "brand": product.brand,
-            "sku": product.sku,
-            "category": product.category_id,
-            "description": product.description,
-            "price": "5.00",
-            "initial-price": "5.00",
-            "stock": "10",
-            "initial-stock": "10",
-            "is_active": "on",
-            "initial-is_active": "True",
-            "_save": "Save",
-        },
+        {**product_form(product, name="New name"), **inline_data(product, [shown])},
     )
 
     assert response.status_code == 302, response.content[:2000]
     product.refresh_from_db()
     assert (product.name, product.stock) == ("New name", 3)
+    variant.refresh_from_db()
+    assert variant.stock == 3
+
+
+def sized_product(**kwargs):
+    product = ProductFactory(default_variant=False, price=Decimal("20.00"), stock=0, **kwargs)
+    for size, units in (("S", 0), ("M", 4), ("L", 6)):
+        ProductVariantFactory(
+            product=product,
+            sku=f"{product.sku}-{size}",
+            options={"Size": size},
+            stock=units,
+            price=Decimal("20.00"),
+        )
+    services.product_totals_refresh(product_ids=[product.pk])
+    product.refresh_from_db()
+    return product
+
+
+def test_inline_stock_edit_recomputes_totals_and_bumps_the_catalog(
+    admin_client_, settings, django_capture_on_commit_callbacks
+):
+    settings.CATALOG_CACHE_SECONDS = 60
+    product = sized_product()
+    assert product.stock == 10
+    version = catalog_version()
+    small, medium, large = product.variants.order_by("pk")
+    rows = [variant_row(small, stock="5"), variant_row(medium, price="15.00"), variant_row(large)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_.post(
+            f"/admin/products/product/{product.pk}/change/",
+            {**product_form(product), **inline_data(product, rows)},
+        )
+
+    assert response.status_code == 302, response.content[:3000]
+    product.refresh_from_db()
+    assert (product.stock, product.price) == (15, Decimal("15.00"))
+    small.refresh_from_db()
+    assert small.stock == 5
+    assert catalog_version() != version
+
+
+def test_inline_refuses_duplicate_options_and_no_active_variant(admin_client_):
+    product = sized_product()
+    small, medium, large = product.variants.order_by("pk")
+    rows = [variant_row(small), variant_row(medium, options=json.dumps({"size": "s"})), variant_row(large)]
+    response = admin_client_.post(
+        f"/admin/products/product/{product.pk}/change/",
+        {**product_form(product), **inline_data(product, rows)},
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert b"same options" in response.content
+
+    rows = [variant_row(v, is_active="") for v in (small, medium, large)]
+    response = admin_client_.post(
+        f"/admin/products/product/{product.pk}/change/",
+        {**product_form(product), **inline_data(product, rows)},
+    )
+    assert response.status_code == 200
+    assert b"at least one active variant" in response.content
+    assert product.variants.filter(is_active=True).count() == 3
+
+
+def test_inline_adds_a_variant_with_bad_options_refused(admin_client_):
+    product = sized_product()
+    rows = [variant_row(v) for v in product.variants.order_by("pk")]
+    new = {"sku": "NEW-XL", "options": json.dumps({"Size": ""}), "stock": "2", "is_active": "on"}
+    response = admin_client_.post(
+        f"/admin/products/product/{product.pk}/change/",
+        {**product_form(product), **inline_data(product, rows, [new])},
+    )
+    assert response.status_code == 200
+    assert not ProductVariant.objects.filter(sku="NEW-XL").exists()
+
+    new["options"] = json.dumps({"Size": "XL"})
+    response = admin_client_.post(
+        f"/admin/products/product/{product.pk}/change/",
+        {**product_form(product), **inline_data(product, rows, [new])},
+    )
+    assert response.status_code == 302, response.content[:3000]
+    product.refresh_from_db()
+    assert product.stock == 12
+    assert product.variants.get(sku="NEW-XL").price == product.price
+
+
+def test_admin_add_without_variants_gets_the_default_one(admin_client_):
+    category = CategoryFactory()
+    response = admin_client_.post(
+        "/admin/products/product/add/",
+        {
+            "name": "Lamp",
+            "slug": "lamp",
+            "brand": "",
+            "sku": "LAMP-1",
+            "category": category.pk,
+            "description": "",
+            "price": "9.50",
+            "stock": "4",
+            "is_active": "on",
+            "variants-TOTAL_FORMS": "0",
+            "variants-INITIAL_FORMS": "0",
+            "variants-MIN_NUM_FORMS": "0",
+            "variants-MAX_NUM_FORMS": "1000",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302, response.content[:3000]
+    product = Product.objects.get(sku="LAMP-1")
+    variant = product.variants.get()
+    assert (variant.sku, variant.options, variant.price, variant.stock) == ("LAMP-1", {}, Decimal("9.50"), 4)
+
+
+def test_list_editable_price_of_a_multi_variant_product_is_a_form_error(admin_client_):
+    product = sized_product()
+    response = admin_client_.post(
+        "/admin/products/product/",
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-MIN_NUM_FORMS": "0",
+            "form-MAX_NUM_FORMS": "1000",
+            "form-0-id": str(product.pk),
+            "form-0-price": "1.00",
+            "initial-form-0-price": str(product.price),
+            "form-0-stock": str(product.stock),
+            "initial-form-0-stock": str(product.stock),
+            "form-0-is_active": "on",
+            "initial-form-0-is_active": "True",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 200
+    assert b"several variants" in response.content
+    product.refresh_from_db()
+    assert product.price == Decimal("20.00")
+
+
+def test_out_of_stock_variant_filter(admin_client_):
+    sized = sized_product(name="Sized tee")  # size S has none
+    full = ProductFactory(name="Full lamp", stock=3)
+    page = admin_client_.get("/admin/products/product/", {"variant_out_of_stock": "yes"})
+    assert page.status_code == 200
+    assert sized.name.encode() in page.content
+    assert full.name.encode() not in page.content
+    page = admin_client_.get("/admin/products/product/", {"variant_out_of_stock": "no"})
+    assert sized.name.encode() not in page.content
+    assert full.name.encode() in page.content

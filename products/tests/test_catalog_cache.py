@@ -63,12 +63,15 @@ def test_a_write_that_skips_the_services_lags_until_it_expires(api_client, catal
     product = ProductFactory(name="Lamp", stock=3)
     assert api_client.get(LIST).json()["results"][0]["stock"] == 3
     assert api_client.get(f"{LIST}{product.pk}/").json()["stock"] == 3
+    # Stock lives on the variant; the product row holds the total: a raw write changes both.
+    product.variants.update(stock=0)
     Product.objects.filter(pk=product.pk).update(stock=0)
     assert api_client.get(LIST).json()["results"][0]["stock"] == 3  # within the cache time
     assert api_client.get(f"{LIST}{product.pk}/").json()["stock"] == 3
     cache.clear()  # what expiry does
     assert api_client.get(LIST).json()["results"][0]["stock"] == 0
     assert api_client.get(f"{LIST}{product.pk}/").json()["stock"] == 0
+    assert api_client.get(f"{LIST}{product.pk}/").json()["variants"][0]["stock"] == 0
 
 
 def test_each_url_is_cached_separately(api_client, catalog_cache):

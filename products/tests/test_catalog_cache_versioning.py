@@ -167,7 +167,19 @@ def test_admin_edits_are_seen_at_once(api_client, staff_user):
     assert_served_from_cache(api_client, LIST)
     response = admin.post(
         "/admin/products/product/add/",
-        {"name": "Kettle", "slug": "kettle", "sku": "K-1", "price": "5.00", "stock": "1", "is_active": "on"},
+        {
+            "name": "Kettle",
+            "slug": "kettle",
+            "sku": "K-1",
+            "price": "5.00",
+            "stock": "1",
+            "is_active": "on",
+            # the variants inline, left empty: the product gets its default variant
+            "variants-TOTAL_FORMS": "0",
+            "variants-INITIAL_FORMS": "0",
+            "variants-MIN_NUM_FORMS": "0",
+            "variants-MAX_NUM_FORMS": "1000",
+        },
     )
     assert response.status_code == 302, response.content[:2000]
     assert api_client.get(LIST).json()["count"] == 2

@@ -55,6 +55,8 @@ def test_product_shape(api_client, settings):
         "is_active",
         "created_at",
         "updated_at",
+        "variants",
+        "options",
     }
     assert body["id"] == product.pk
     assert body["price"] == "59.90"
@@ -64,6 +66,18 @@ def test_product_shape(api_client, settings):
     assert body["image"] is None
     assert body["category"] == {"id": category.pk, "name": "Audio", "slug": "audio"}
     assert body["is_active"] is True
+    # A simple product sells through its one default variant; it has no options.
+    (variant,) = body["variants"]
+    assert variant == {
+        "id": product.variants.get().pk,
+        "sku": "SX-100",
+        "options": {},
+        "price": "59.90",
+        "stock": 3,
+        "in_stock": True,
+        "is_active": True,
+    }
+    assert body["options"] == []
 
 
 def test_product_without_category_and_stock(api_client):
@@ -381,4 +395,5 @@ def test_anonymous_list_query_count(api_client):
     ProductFactory.create_batch(30)
     with CaptureQueriesContext(connection) as ctx:
         assert api_client.get(LIST, {"page_size": 30}).status_code == 200
-    assert len(ctx.captured_queries) == 2  # count + page (products joined with categories)
+    # count + page (products joined with categories) + the page's variants (one prefetch)
+    assert len(ctx.captured_queries) == 3

@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from PIL import Image
 
 from orders.models import Order, OrderItem
+from products import stock
 from products.models import Product
 from products.tests.factories import CategoryFactory, ProductFactory
 
@@ -232,7 +234,8 @@ def test_patch_does_not_overwrite_stock_changed_meanwhile(staff_client):
     from products import services
 
     stale = Product.objects.get(pk=product.pk)
-    Product.objects.filter(pk=product.pk).update(stock=7)  # an order took 3
+    with transaction.atomic():
+        stock.stock_take(lines=[(product.pk, 3)])  # an order took 3 (variant and product row)
     services.product_update(product=stale, data={"price": Decimal("1.00")})
 
     product.refresh_from_db()

@@ -134,3 +134,41 @@ def test_negative_products_is_an_error():
 
     with pytest.raises(CommandError):
         seed("--products", "-1")
+
+
+def test_generated_clothing_sells_in_sizes_with_consistent_totals():
+    from django.db.models import Count, F, Min, Q, Sum
+
+    from products.models import ProductVariant
+
+    seed("--no-accounts", "--products", "400")
+    generated = Product.objects.filter(sku__startswith="GEN-")
+    multi = generated.annotate(n=Count("variants")).filter(n__gt=1)
+    # A realistic share: clothing is about one product in five.
+    assert 0.1 * 400 < multi.count() < 0.35 * 400
+    sized = ProductVariant.objects.filter(product__in=multi)
+    assert set(sized.values_list("options__Size", flat=True)) == {"S", "M", "L", "XL"}
+    assert sized.filter(options__has_key="Colour").exists()  # some in two colours
+    assert sized.filter(stock=0).exists()  # some sizes sold out
+    for variant in sized.select_related("product")[:50]:
+        assert variant.sku.startswith(variant.product.sku + "-")
+        assert variant.option_key  # bulk-created rows carry their normalised key
+    # Every product's stored totals are its active variants' totals.
+    mismatched = (
+        Product.objects.annotate(
+            active_stock=Sum("variants__stock", filter=Q(variants__is_active=True)),
+            active_price=Min("variants__price", filter=Q(variants__is_active=True)),
+        )
+        .filter(active_stock__isnull=False)
+        .exclude(stock=F("active_stock"), price=F("active_price"))
+    )
+    assert not mismatched.exists()
+    # The sized sample products too.
+    vest = Product.objects.get(sku="KNT-RV-001")
+    assert sorted(vest.variants.values_list("sku", flat=True)) == [
+        "KNT-RV-001-L",
+        "KNT-RV-001-M",
+        "KNT-RV-001-S",
+        "KNT-RV-001-XL",
+    ]
+    assert vest.stock == 23

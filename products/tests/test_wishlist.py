@@ -48,12 +48,13 @@ def test_list_is_plain_array_newest_first_with_fixed_queries(
         auth_client.post(URL, {"product_id": product.pk}, format="json")
     WishlistItemFactory()  # someone else's
 
-    with django_assert_max_num_queries(2):  # the user (JWT) + one joined query
+    with django_assert_max_num_queries(3):  # the user (JWT) + one joined query + the variants
         response = auth_client.get(URL)
 
     assert response.status_code == 200
     body = response.json()
     assert isinstance(body, list)
+    assert all(len(row["product"]["variants"]) == 1 for row in body)
     assert [row["product"]["id"] for row in body] == [p.pk for p in reversed(products)]
     assert body[0]["product"]["category"]["slug"] == products[-1].category.slug
 

@@ -82,6 +82,28 @@ CALLS: dict[str, Call] = {
     "DELETE /api/products/{id}/": Call("staff", 204, path=lambda w: {"id": w.product.pk}),
     "GET /api/products/brands/": Call("anonymous", setup=lambda w: w.product),
     "GET /api/products/price-range/": Call("anonymous", setup=lambda w: w.product),
+    "GET /api/products/options/": Call("anonymous", setup=lambda w: w.product),
+    "POST /api/products/{id}/variants/": Call(
+        "staff",
+        201,
+        path=lambda w: {"id": w.product.pk},
+        body=lambda w: {"sku": "SKU-LAMP-XL", "options": {"Size": "XL"}, "stock": 2},
+    ),
+    "PATCH /api/products/{id}/variants/{variant_id}/": Call(
+        "staff",
+        path=lambda w: {"id": w.product.pk, "variant_id": w.product.variants.first().pk},
+        body=lambda w: {"stock": 3},
+    ),
+    "DELETE /api/products/{id}/variants/{variant_id}/": Call(
+        "staff",
+        204,
+        path=lambda w: {
+            "id": w.product.pk,
+            "variant_id": w.product.variants.create(
+                sku="SKU-GONE", options={"Size": "S"}, price=1, stock=0
+            ).pk,
+        },
+    ),
     "GET /api/categories/": Call("anonymous", setup=lambda w: w.category),
     "POST /api/categories/": Call("staff", 201, body=lambda w: {"name": "Lighting", "parent": w.category.pk}),
     "GET /api/categories/{id}/": Call("anonymous", path=lambda w: {"id": w.category.pk}),

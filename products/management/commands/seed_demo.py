@@ -7,6 +7,11 @@ Idempotent, so `make run` calls it every time:
   is on unless --with-accounts is given: their passwords are public;
 - `--products N` makes sure N generated products (SKU `GEN-0000001`...) exist, creating only the
   missing ones with bulk inserts, so running it again is a no-op and a larger N extends.
+
+Variants: clothing (generated T-shirts, hoodies, jackets, shorts, and two sample products) sells in
+sizes S/M/L/XL, a third of it also in two colours, each variant with its own SKU
+(`GEN-0000042-M`, `GEN-0000042-NAV-M`) and stock, some sizes sold out; the product's stored price
+and stock are its variants' totals. Every other product gets its default variant.
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from core.catalog_cache import catalog_changed
-from products.models import Category, Product
-from products.services import default_variants_create_missing
+from products.models import Category, Product, ProductVariant, option_key
+from products.services import default_variants_create_missing, product_totals_refresh
 
 FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "sample_products.json"
 GENERATED_SKU_PREFIX = "GEN-"
@@ -73,8 +78,22 @@ NOUNS = (
     "Knife",
     "Teapot",
     "Headlamp",
+    "T-Shirt",
+    "Hoodie",
+    "Running Shorts",
 )
 COLOURS = ("Black", "White", "Graphite", "Sand", "Forest", "Navy", "Red", "Silver")
+# Generated products of these kinds sell in sizes (a realistic share: about one in five).
+CLOTHING = frozenset({"Jacket", "T-Shirt", "Hoodie", "Running Shorts"})
+SIZES = ("S", "M", "L", "XL")
+SOLD_OUT_SHARE = 0.2
+# Sample-catalogue products that sell in sizes: SKU -> (size, stock) per variant.
+SAMPLE_VARIANTS = {
+    "KNT-RV-001": (("S", 6), ("M", 9), ("L", 8), ("XL", 0)),
+    "SMG-RJ-001": (("S", 0), ("M", 5), ("L", 6), ("XL", 2)),
+}
+
+VariantSpec = tuple[dict[str, str], Decimal, int]  # options, price, stock
 
 
 class Command(BaseCommand):
@@ -179,6 +198,7 @@ class Command(BaseCommand):
             )
             created_at[fields["sku"]] = parse_datetime(fields["created_at"])
         Product.objects.bulk_create(new_products)
+        self._add_sample_variants([product.sku for product in new_products])
         # auto_now_add stamps "now" on insert; give the sample catalogue its staggered history so
         # "newest first" looks like a real shop.
         for product in Product.objects.filter(sku__in=list(created_at)).only("pk", "sku"):
@@ -191,6 +211,19 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Sample catalogue already present.")
+
+    @staticmethod
+    def _add_sample_variants(new_skus: list[str]) -> None:
+        """The sized sample products just created get their size variants (and totals)."""
+        wanted = {sku: sizes for sku, sizes in SAMPLE_VARIANTS.items() if sku in new_skus}
+        products = Product.objects.filter(sku__in=list(wanted)).values_list("sku", "id", "price")
+        variants = [
+            _variant(product_id, f"{sku}-{size}", {"Size": size}, price, stock)
+            for sku, product_id, price in products
+            for size, stock in wanted[sku]
+        ]
+        ProductVariant.objects.bulk_create(variants, ignore_conflicts=True)
+        product_totals_refresh(product_ids=[product_id for _sku, product_id, _price in products])
 
     # --- Demo accounts -----------------------------------------------------------------------
 
@@ -237,6 +270,7 @@ class Command(BaseCommand):
                 break
             rounds += 1
             batch: list[Product] = []
+            sized: dict[str, list[VariantSpec]] = {}
             added = 0
             while added < missing:
                 index += 1
@@ -244,13 +278,16 @@ class Command(BaseCommand):
                 if sku in existing:
                     continue
                 existing.add(sku)
-                batch.append(self._generated_product(rng, index, sku, brands, category_ids))
+                product, variants = self._generated_product(rng, index, sku, brands, category_ids)
+                batch.append(product)
+                if variants:
+                    sized[sku] = variants
                 added += 1
                 if len(batch) >= BATCH_SIZE:
-                    Product.objects.bulk_create(batch, batch_size=BATCH_SIZE, ignore_conflicts=True)
-                    batch = []
+                    self._insert(batch, sized)
+                    batch, sized = [], {}
             if batch:
-                Product.objects.bulk_create(batch, batch_size=BATCH_SIZE, ignore_conflicts=True)
+                self._insert(batch, sized)
 
         total = generated.count()
         self.stdout.write(
@@ -259,16 +296,53 @@ class Command(BaseCommand):
         )
 
     @staticmethod
+    def _insert(batch: list[Product], sized: dict[str, list[VariantSpec]]) -> None:
+        """One bulk INSERT for the products, one SELECT of the sized ones' ids, one bulk INSERT of
+        their variants (products that were not inserted, lost to a conflict, are skipped)."""
+        Product.objects.bulk_create(batch, batch_size=BATCH_SIZE, ignore_conflicts=True)
+        if not sized:
+            return
+        ids = dict(
+            Product.objects.filter(sku__in=list(sized), variants__isnull=True).values_list("sku", "id")
+        )
+        variants = [
+            _variant(ids[sku], _variant_sku(sku, options), options, price, stock)
+            for sku, specs in sized.items()
+            if sku in ids
+            for options, price, stock in specs
+        ]
+        ProductVariant.objects.bulk_create(variants, batch_size=BATCH_SIZE, ignore_conflicts=True)
+
+    @staticmethod
     def _generated_product(
         rng: random.Random, index: int, sku: str, brands: list[str], category_ids: list[int]
-    ) -> Product:
+    ) -> tuple[Product, list[VariantSpec]]:
         brand = brands[rng.randrange(len(brands))]
         noun = NOUNS[rng.randrange(len(NOUNS))]
         adjective = ADJECTIVES[rng.randrange(len(ADJECTIVES))]
-        name = f"{brand} {adjective} {noun} {COLOURS[rng.randrange(len(COLOURS))]}"
+        colour = COLOURS[rng.randrange(len(COLOURS))]
+        name = f"{brand} {adjective} {noun} {colour}"
         # Log-uniform prices between 3 and 2000: many cheap products, a few expensive ones.
         price = Decimal(f"{3 * (2000 / 3) ** rng.random():.2f}")
         stock = 0 if rng.random() < 0.08 else rng.randint(1, 500)
+        variants: list[VariantSpec] = []
+        if noun in CLOTHING:
+            price = min(price, Decimal("250.00"))  # clothing is not priced like a monitor
+            colours = [colour]
+            if rng.random() < 1 / 3:  # a third also sells in a second colour
+                colours.append(
+                    COLOURS[(COLOURS.index(colour) + 1 + rng.randrange(len(COLOURS) - 1)) % len(COLOURS)]
+                )
+                name = f"{brand} {adjective} {noun}"
+            for variant_colour in colours:
+                for size in SIZES:
+                    options = (
+                        {"Size": size} if len(colours) == 1 else {"Colour": variant_colour, "Size": size}
+                    )
+                    units = 0 if rng.random() < SOLD_OUT_SHARE else rng.randint(1, 60)
+                    # XL costs a little more, as it often does.
+                    variants.append((options, price + (Decimal("2.00") if size == "XL" else 0), units))
+            stock = sum(units for _options, _price, units in variants)
         return Product(
             name=name,
             slug=f"{slugify(name)}-{index}",
@@ -279,4 +353,28 @@ class Command(BaseCommand):
             stock=stock,
             category_id=category_ids[rng.randrange(len(category_ids))],
             is_active=rng.random() >= 0.02,
-        )
+        ), variants
+
+
+def _variant_sku(product_sku: str, options: dict[str, str]) -> str:
+    colour = options.get("Colour")
+    return (
+        f"{product_sku}-{colour[:3].upper()}-{options['Size']}"
+        if colour
+        else f"{product_sku}-{options['Size']}"
+    )
+
+
+def _variant(
+    product_id: int, sku: str, options: dict[str, str], price: Decimal, stock: int
+) -> ProductVariant:
+    # bulk_create skips save(), which fills option_key: set it here.
+    return ProductVariant(
+        product_id=product_id,
+        sku=sku,
+        options=options,
+        option_key=option_key(options),
+        price=price,
+        stock=stock,
+        is_active=True,
+    )
