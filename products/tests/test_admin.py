@@ -50,7 +50,7 @@ def test_admin_pages_render(admin_client_):
 
 def take(product, quantity: int) -> None:
     with transaction.atomic():
-        stock.stock_take(lines=[(product.pk, quantity)])
+        stock.stock_take(lines=[(product.variants.get().pk, quantity)])
 
 
 def test_list_editable_does_not_overwrite_concurrent_stock_change(admin_client_):

@@ -235,7 +235,7 @@ def test_patch_does_not_overwrite_stock_changed_meanwhile(staff_client):
 
     stale = Product.objects.get(pk=product.pk)
     with transaction.atomic():
-        stock.stock_take(lines=[(product.pk, 3)])  # an order took 3 (variant and product row)
+        stock.stock_take(lines=[(product.variants.get().pk, 3)])  # an order took 3 (variant and product row)
     services.product_update(product=stale, data={"price": Decimal("1.00")})
 
     product.refresh_from_db()

@@ -154,10 +154,34 @@ def main() -> int:
     price_range = anonymous.get("/api/products/price-range/")
     check(price_range["min_price"] is not None, f"price range: {price_range}")
     customer.get("/api/products/", params={"search": "a", "min_price": "1", "max_price": "100000"})
-    cheapest = {"in_stock": "true", "ordering": "price", "page_size": 10}
+    cheapest = {"in_stock": "true", "ordering": "price", "page_size": 50}
     products = anonymous.get("/api/products/", params=cheapest)
-    check(len(products["results"]) >= 2, "need two products in stock")
-    first, second = products["results"][0], products["results"][1]
+    # Simple products (one variant) are added by product_id alone, as clients built before variants do.
+    simple = [product for product in products["results"] if len(product["variants"]) == 1]
+    check(len(simple) >= 2, "need two simple products in stock")
+    first, second = simple[0], simple[1]
+
+    # --- variants: the size facet, ?option=, and a sized product needing variant_id ----------
+    facets = anonymous.get("/api/products/options/")
+    sizes = next((facet for facet in facets if facet["name"] == "Size"), None)
+    check(sizes is not None and sizes["values"], f"no Size facet (no sized clothing seeded?): {facets}")
+    sized_product = sized_variant = None
+    for entry in sizes["values"]:
+        params = {"option": f"Size:{entry['value']}", "in_stock": "true"}
+        page = anonymous.get("/api/products/", params=params)
+        check(page["count"] <= entry["count"], f"?option=Size:{entry['value']} finds more than its facet")
+        for product in page["results"]:
+            wanted = [
+                variant
+                for variant in product["variants"]
+                if variant["options"].get("Size") == entry["value"] and variant["stock"] > 0
+            ]
+            if len(product["variants"]) > 1 and wanted:
+                sized_product, sized_variant = product, wanted[0]
+                break
+        if sized_product:
+            break
+    check(sized_product is not None, "no multi-variant product with a size in stock")
 
     # --- an address, the cart, a cash-on-delivery order -------------------------------------
     address = customer.post(
@@ -180,6 +204,25 @@ def main() -> int:
     check(cod["status"] == "CONFIRMED", f"COD order: {cod['status']}")
     check(customer.get("/api/cart/")["items"] == [], "the cart is empty after checkout")
     wait_for_mail(email, cod["number"])
+
+    # A sized product: variant_id is required, the order line is that variant, its stock moves.
+    customer.post("/api/cart/add/", {"product_id": sized_product["id"], "quantity": 1}, expect=400)
+    body = {"product_id": sized_product["id"], "variant_id": sized_variant["id"], "quantity": 1}
+    line = customer.post("/api/cart/add/", body, expect=201)["items"][0]
+    check(line["variant"]["id"] == sized_variant["id"], f"cart line variant: {line['variant']}")
+    sized_order = customer.post(
+        "/api/orders/create/", {"shipping_address_id": address["id"], "payment_method": "cod"}, expect=201
+    )["order"]
+    [item] = sized_order["items"]
+    check(
+        item["variant_id"] == sized_variant["id"] and item["options"] == sized_variant["options"],
+        f"order line variant: {item}",
+    )
+    after = anonymous.get(f"/api/products/{sized_product['id']}/")  # cached detail: must be fresh
+    stock_after = {variant["id"]: variant["stock"] for variant in after["variants"]}
+    now, before = stock_after.get(sized_variant["id"]), sized_variant["stock"]
+    check(now == before - 1, f"variant stock after the order: {now}, was {before}")
+    wait_for_mail(email, sized_order["number"])
 
     # --- a card order paid through localstripe, confirmed by a signed webhook ----------------
     customer.post("/api/cart/add/", {"product_id": second["id"], "quantity": 1}, expect=201)
@@ -246,7 +289,8 @@ def main() -> int:
     Api().post("/api/token/", {"email": email, "password": password}, expect=401)
     sign_in(email, new_password).get("/api/orders/my/")
 
-    print(f"journey: ok ({email}; COD {cod['number']}, card {card['number']} delivered; reset by the worker)")
+    orders = f"COD {cod['number']}, sized {sized_order['number']}, card {card['number']} delivered"
+    print(f"journey: ok ({email}; {orders}; reset by the worker)")
     return 0
 
 
