@@ -28,6 +28,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.cache import cache  # noqa: E402
@@ -72,6 +73,22 @@ def _busiest_category() -> dict:
     return {"id": category.pk, "slug": category.slug, "products": totals[best]}
 
 
+def _web_list_paths(active) -> dict:
+    """The storefront list (`/api/web/products/`, a plain array): one filtered to about 20 products
+    (a price window, the issue's 20-product page), and the whole list (capped at
+    WEB_PRODUCT_LIST_MAX)."""
+    prices = sorted(active.values_list("price", flat=True))
+    start = max(0, len(prices) // 2 - 10)
+    window = prices[start : start + 20]
+    low, high = window[0], window[-1]
+    return {
+        "web_list_path": f"/api/web/products/?min_price={low}&max_price={high}",
+        "web_list_products": active.filter(price__gte=low, price__lte=high).count(),
+        "web_list_all_path": "/api/web/products/",
+        "web_list_all_products": min(len(prices), settings.WEB_PRODUCT_LIST_MAX),
+    }
+
+
 @transaction.atomic
 def prepare(args: argparse.Namespace) -> dict:
     rng = random.Random(SEED)
@@ -86,6 +103,7 @@ def prepare(args: argparse.Namespace) -> dict:
         "category": category,
         "list_path": f"/api/products/?category={category['slug']}&ordering=-price",
     }
+    state.update(_web_list_paths(active))
     ids = list(active.order_by("id").values_list("id", flat=True))
     state["detail_ids"] = sorted(rng.sample(ids, min(len(ids), 1000)))
     if args.users == 0:
