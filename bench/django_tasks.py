@@ -191,7 +191,10 @@ def queries(args: argparse.Namespace) -> dict:
     cache.clear()
     result["product_list_response_miss"] = _count(client, f"{path}&nocache=2", warm=f"{path}&nocache=1")
     result["product_list_cache_hit"] = _count(client, path)
-    result["product_detail"] = _count(client, f"/api/products/{state['detail_ids'][0]}/")
+    detail = f"/api/products/{state['detail_ids'][0]}/"
+    with override_settings(CATALOG_CACHE_SECONDS=0):
+        result["product_detail"] = _count(client, detail)
+    result["product_detail_cache_hit"] = _count(client, detail)
     if state.get("users"):
         user = User.objects.get(pk=state["users"][0]["id"])
         token = str(AccessToken.for_user(user))
