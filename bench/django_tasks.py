@@ -33,7 +33,8 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import Count, Sum  # noqa: E402
+from django.db.models import Count, OuterRef, Q, Subquery, Sum  # noqa: E402
+from django.db.models.functions import Coalesce  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -42,7 +43,7 @@ from addresses.models import Address  # noqa: E402
 from cart.models import CartItem  # noqa: E402
 from core.catalog_cache import catalog_changed  # noqa: E402
 from orders.models import ItemStatus, Order, OrderItem  # noqa: E402
-from products.models import Category, Product  # noqa: E402
+from products.models import Category, Product, ProductVariant  # noqa: E402
 
 User = get_user_model()
 EMAIL_DOMAIN = "bench.novacart.test"
@@ -89,6 +90,21 @@ def _web_list_paths(active) -> dict:
     }
 
 
+def _stock_set(product_ids: list[int], per_variant: int) -> dict[int, int]:
+    """Stock lives on variants: every variant of these products gets `per_variant` units and each
+    product's denormalised stock becomes the sum of its active variants. Returns the products'
+    stock."""
+    ProductVariant.objects.filter(product_id__in=product_ids).update(stock=per_variant)
+    total = (
+        ProductVariant.objects.filter(product_id=OuterRef("pk"), is_active=True)
+        .values("product_id")
+        .annotate(total=Sum("stock"))
+        .values("total")
+    )
+    Product.objects.filter(pk__in=product_ids).update(stock=Coalesce(Subquery(total), 0))
+    return dict(Product.objects.filter(pk__in=product_ids).values_list("id", "stock"))
+
+
 @transaction.atomic
 def prepare(args: argparse.Namespace) -> dict:
     rng = random.Random(SEED)
@@ -109,15 +125,22 @@ def prepare(args: argparse.Namespace) -> dict:
     if args.users == 0:
         return state
 
+    # The checkout mix adds by `product_id` alone, which the API accepts for a product with one
+    # active variant: hot and cart products are drawn from those.
+    ids = list(
+        active.annotate(_variants=Count("variants", filter=Q(variants__is_active=True)))
+        .filter(_variants=1)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     # Hot products: a small known stock that the checkout mix will sell out.
     hot_ids = sorted(rng.sample(ids, args.hot))
-    Product.objects.filter(pk__in=hot_ids).update(stock=args.hot_stock)
-    state["hot"] = {str(pk): args.hot_stock for pk in hot_ids}
+    state["hot"] = {str(pk): stock for pk, stock in _stock_set(hot_ids, args.hot_stock).items()}
     # Cart lines for the cart-read scenario: plentiful stock, not hot.
     hot_set = set(hot_ids)
     cart_pool = [pk for pk in ids if pk not in hot_set]
     cart_ids = sorted(rng.sample(cart_pool, args.cart_products))
-    Product.objects.filter(pk__in=cart_ids).update(stock=100_000)
+    _stock_set(cart_ids, 100_000)
     catalog_changed()  # the bench's own stock writes: served pages must not show the old stock
     state["cart_product_ids"] = cart_ids
 

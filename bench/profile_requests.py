@@ -46,12 +46,14 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
+from django.db.models import Subquery, Sum  # noqa: E402
+from django.db.models.functions import Coalesce  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from cart import services as cart_services  # noqa: E402
 from cart.models import CartItem  # noqa: E402
-from products.models import Product  # noqa: E402
+from products.models import Product, ProductVariant  # noqa: E402
 from users.models import User  # noqa: E402
 
 SCENARIOS = ("bare", "ping", "detail", "list", "web-list", "cart")
@@ -103,8 +105,20 @@ def prepare(products: int) -> dict:
         raise SystemExit(f"need at least 20 active products, found {len(active)}")
     CartItem.objects.filter(cart__user=user).delete()
     for product_id in active[:3]:
-        Product.objects.filter(pk=product_id, stock__lt=10).update(stock=10)
-        cart_services.cart_item_add(user=user, product_id=product_id, quantity=1)
+        # Stock lives on variants; the product's stock is their (active) sum.
+        ProductVariant.objects.filter(product_id=product_id, stock__lt=10).update(stock=10)
+        Product.objects.filter(pk=product_id).update(
+            stock=Coalesce(
+                Subquery(
+                    ProductVariant.objects.filter(product_id=product_id, is_active=True)
+                    .values("product_id")
+                    .annotate(total=Sum("stock"))
+                    .values("total")
+                ),
+                0,
+            )
+        )
+        cart_services.cart_item_add(user=user, product_id=product_id, quantity=1, first_in_stock=True)
     token = str(RefreshToken.for_user(user).access_token)
     return {"detail_id": active[len(active) // 2], "token": token}
 

@@ -10,20 +10,20 @@ class CartItemInline(admin.TabularInline):
 
     model = CartItem
     extra = 0
-    fields = ["product", "quantity", "unit_price", "line_total", "added_at"]
+    fields = ["product", "variant", "quantity", "unit_price", "line_total", "added_at"]
     readonly_fields = fields
     can_delete = True
     show_change_link = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product")
+        return super().get_queryset(request).select_related("product", "variant")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     @admin.display(description="Unit price")
     def unit_price(self, obj: CartItem):
-        return obj.product.price
+        return obj.variant.price
 
     @admin.display(description="Line total")
     def line_total(self, obj: CartItem):

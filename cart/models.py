@@ -19,18 +19,22 @@ class Cart(models.Model):
 
 class CartItem(models.Model):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    # The product is the variant's (kept for eligibility and joins); a line is one variant.
     product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="cart_items")
+    variant = models.ForeignKey(
+        "products.ProductVariant", on_delete=models.CASCADE, related_name="cart_items"
+    )
     quantity = models.PositiveIntegerField(default=1)
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["added_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["cart", "product"], name="cart_item_unique_product"),
+            models.UniqueConstraint(fields=["cart", "variant"], name="cart_item_unique_variant"),
             models.CheckConstraint(
                 condition=Q(quantity__gte=1) & Q(quantity__lte=99), name="cart_item_quantity_range"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_id}"
+        return f"{self.quantity} x {self.product_id}/{self.variant_id}"

@@ -15,8 +15,8 @@ from .models import Cart, CartItem
 
 
 def cart_items_queryset():
-    """Lines with everything the cart output needs (product and its category) in one query."""
-    return CartItem.objects.select_related("product__category").order_by("added_at", "id")
+    """Lines with everything the cart output needs (product, its category, the variant) in one query."""
+    return CartItem.objects.select_related("product__category", "variant").order_by("added_at", "id")
 
 
 def cart_prefetch(*, cart: Cart) -> Cart:
@@ -38,8 +38,8 @@ def cart_detail(*, user) -> Cart:
 
 
 def cart_line_total(*, item: CartItem) -> Decimal:
-    """The line at the product's current price (`pricing.line_total`)."""
-    return pricing.line_total(price=item.product.price, quantity=item.quantity)
+    """The line at the variant's current price (`pricing.line_total`)."""
+    return pricing.line_total(price=item.variant.price, quantity=item.quantity)
 
 
 def cart_subtotal(*, items: Iterable[CartItem]) -> Decimal:

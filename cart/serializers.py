@@ -20,17 +20,27 @@ money_field = serializers.DecimalField(max_digits=12, decimal_places=2, read_onl
 # --- Output -------------------------------------------------------------------------------
 
 
+@extend_schema_serializer(component_name="CartItemVariant")
+class CartItemVariantSerializer(serializers.Serializer):
+    """The variant a line holds: `{id, sku, options}` (`options` is `{}` for a default variant)."""
+
+    id = serializers.IntegerField(read_only=True)
+    sku = serializers.CharField(read_only=True)
+    options = serializers.DictField(child=serializers.CharField(), read_only=True)
+
+
 @extend_schema_serializer(component_name="CartItem")
 class CartItemOutputSerializer(PrebuiltModelSerializer):
     product = ProductOutputSerializer(read_only=True)  # the catalog's product object
+    variant = CartItemVariantSerializer(read_only=True)
     unit_price = serializers.DecimalField(
-        source="product.price", max_digits=10, decimal_places=2, read_only=True
+        source="variant.price", max_digits=10, decimal_places=2, read_only=True
     )
     line_total = serializers.SerializerMethodField()
 
     class Meta:
         model = CartItem
-        fields = ["id", "product", "quantity", "unit_price", "line_total"]
+        fields = ["id", "product", "variant", "quantity", "unit_price", "line_total"]
         read_only_fields = fields
 
     @extend_schema_field(money_field)
@@ -123,6 +133,11 @@ class CartOutputSerializer(PrebuiltModelSerializer):
 
 class CartAddInputSerializer(serializers.Serializer):
     product_id = id_field()
+    variant_id = id_field(
+        required=False,
+        allow_null=True,
+        help_text="The variant to add; may be left out when the product has exactly one active variant.",
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=settings.CART_MAX_LINE_QUANTITY, default=1)
 
 
@@ -162,8 +177,9 @@ class CartErrorSerializer(serializers.Serializer):
     product_id = serializers.IntegerField(required=False, help_text="The product concerned (409s).")
     available = serializers.IntegerField(
         required=False,
-        help_text="`insufficient_stock`: the product's current stock, the most a line may hold.",
+        help_text="`insufficient_stock`: the variant's current stock, the most a line may hold.",
     )
+    variant_id = serializers.IntegerField(required=False, help_text="The variant concerned (409s).")
     max_quantity = serializers.IntegerField(
         required=False, help_text="`quantity_limit_exceeded`: the per-line cap (99)."
     )

@@ -1,16 +1,19 @@
 """Cart writes.
 
 Concurrency: every write locks the caller's `Cart` row (`SELECT ... FOR UPDATE`) first, inside
-the service's transaction, and only then reads the line and the product's stock. All writes to
+the service's transaction, and only then reads the line and the variant's stock. All writes to
 one cart are therefore serialised, so concurrent adds or steps never lose an increment and never
-push a line past the stock they each saw. The cart never locks product rows, so it adds no lock
-cycle with checkout (cart row first, then product rows in primary-key order).
+push a line past the stock they each saw. The cart never locks variant or product rows, so it
+adds no lock cycle with checkout (cart row first, then variant and product rows in key order).
+
+A line is one variant of a product (`variant`, with `product` = the variant's product, kept for
+eligibility and joins): one line per variant, its unit price the variant's current price.
 
 Quantity rules, shared by every write:
 - a line holds 1..CART_MAX_LINE_QUANTITY (99) units; 0 removes it;
-- a change that raises a line must fit the product's current stock (409 `insufficient_stock`
+- a change that raises a line must fit the variant's current stock (409 `insufficient_stock`
   with `available` = the stock) and the per-line cap (409 `quantity_limit_exceeded`), and the
-  product must be active (409 `product_unavailable`); the cart's total must stay storable as
+  product and the variant must be active (409 `product_unavailable`); the cart's total must stay storable as
   an order (409 `amount_too_large`, `pricing.totals.check_storable`);
 - a change that lowers a line (or removes it) is always accepted, even when the line is above
   the stock or the product has been deactivated since it was added.
@@ -19,12 +22,13 @@ Quantity rules, shared by every write:
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from core.exceptions import ApplicationError, NotFound
 from pricing import totals as pricing
 from products import stock
-from products.models import Product
+from products.models import Product, ProductVariant
 from promotions import selectors as promotion_selectors
 from promotions.errors import CouponInvalid
 
@@ -83,22 +87,24 @@ def _check_requested_quantity(quantity: int, *, minimum: int) -> None:
         )
 
 
-def _check_can_raise_to(*, product: Product, quantity: int) -> None:
+def _check_can_raise_to(*, variant: ProductVariant, quantity: int) -> None:
     """Rules for a line that grows to `quantity` units (`products.stock.stock_check_line`)."""
-    stock.stock_check_line(product=product, quantity=quantity, cap=_max_line_quantity())
+    stock.stock_check_line(variant=variant, quantity=quantity, cap=_max_line_quantity())
 
 
-def _check_cart_total_with(*, cart_id: int, product: Product, quantity: int) -> None:
-    """The cart with this product's line at `quantity` must still be storable as an order."""
-    others = CartItem.objects.filter(cart_id=cart_id).exclude(product=product).select_related("product")
-    line_totals = [pricing.line_total(price=item.product.price, quantity=item.quantity) for item in others]
-    line_totals.append(pricing.line_total(price=product.price, quantity=quantity))
+def _check_cart_total_with(*, cart_id: int, variant: ProductVariant, quantity: int) -> None:
+    """The cart with this variant's line at `quantity` must still be storable as an order."""
+    others = CartItem.objects.filter(cart_id=cart_id).exclude(variant=variant).select_related("variant")
+    line_totals = [pricing.line_total(price=item.variant.price, quantity=item.quantity) for item in others]
+    line_totals.append(pricing.line_total(price=variant.price, quantity=quantity))
     pricing.check_storable(pricing.totals_for(line_totals))
 
 
 def _item_locked_get(*, cart: Cart, item_id: int) -> CartItem:
     """A line of this cart (the cart row is already locked), else 404: another user's line is not found."""
-    item = CartItem.objects.select_related("product").filter(cart=cart, pk=item_id).first()
+    item = (
+        CartItem.objects.select_related("product", "variant__product").filter(cart=cart, pk=item_id).first()
+    )
     if item is None:
         raise NotFound("Cart item not found.")
     return item
@@ -110,27 +116,60 @@ def _item_apply_quantity(*, item: CartItem, quantity: int) -> None:
         item.delete()
         return
     if quantity > item.quantity:
-        _check_can_raise_to(product=item.product, quantity=quantity)
-        _check_cart_total_with(cart_id=item.cart_id, product=item.product, quantity=quantity)
+        _check_can_raise_to(variant=item.variant, quantity=quantity)
+        _check_cart_total_with(cart_id=item.cart_id, variant=item.variant, quantity=quantity)
     if quantity != item.quantity:
         item.quantity = quantity
         item.save(update_fields=["quantity"])
 
 
+def _variant_for_add(*, product: Product, variant_id: int | None, first_in_stock: bool) -> ProductVariant:
+    """The variant a cart add means.
+
+    - `variant_id` given: that variant, which must belong to `product` (else 400 on `variant_id`);
+      an inactive one is refused later by the stock rules (409 `product_unavailable`).
+    - Left out: the product's only active variant; with several, 400 on `variant_id`, unless
+      `first_in_stock` (the storefront profile's rule), which takes the first active variant in
+      stock by id (or the first active one, so the stock rules answer). No active variant at all:
+      409 `product_unavailable`.
+    """
+    if not product.is_active:
+        raise stock.unavailable(product_id=product.pk, name=product.name)
+    if variant_id is not None:
+        variant = ProductVariant.objects.filter(pk=variant_id).first()
+        if variant is None or variant.product_id != product.pk:
+            raise ValidationError({"variant_id": ["This is not a variant of this product."]})
+        variant.product = product
+        return variant
+    active = list(product.variants.filter(is_active=True).order_by("id"))
+    if not active:
+        raise stock.unavailable(product_id=product.pk, name=product.name)
+    if len(active) > 1:
+        if not first_in_stock:
+            raise ValidationError({"variant_id": ["This product comes in several variants: choose one."]})
+        active = [next((v for v in active if v.stock > 0), active[0])]
+    active[0].product = product
+    return active[0]
+
+
 @transaction.atomic
-def cart_item_add(*, user, product_id: int, quantity: int = 1) -> Cart:
-    """Add `quantity` units of a product; an existing line for the product grows by that much."""
+def cart_item_add(
+    *, user, product_id: int, variant_id: int | None = None, quantity: int = 1, first_in_stock: bool = False
+) -> Cart:
+    """Add `quantity` units of a product's variant; an existing line for the variant grows by that
+    much, another variant of the same product is another line. Which variant: `_variant_for_add`."""
     _check_requested_quantity(quantity, minimum=1)
     cart = _cart_lock(user=user)
     product = Product.objects.filter(pk=product_id).first()
     if product is None:
         raise NotFound("Product not found.")
-    item = CartItem.objects.filter(cart=cart, product=product).first()
+    variant = _variant_for_add(product=product, variant_id=variant_id, first_in_stock=first_in_stock)
+    item = CartItem.objects.filter(cart=cart, variant=variant).first()
     current = item.quantity if item is not None else 0
-    _check_can_raise_to(product=product, quantity=current + quantity)
-    _check_cart_total_with(cart_id=cart.pk, product=product, quantity=current + quantity)
+    _check_can_raise_to(variant=variant, quantity=current + quantity)
+    _check_cart_total_with(cart_id=cart.pk, variant=variant, quantity=current + quantity)
     if item is None:
-        CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+        CartItem.objects.create(cart=cart, product=product, variant=variant, quantity=quantity)
     else:
         item.quantity = current + quantity
         item.save(update_fields=["quantity"])
@@ -223,7 +262,7 @@ def cart_coupon_apply(*, user, code: str) -> Cart:
     promotion = promotion_selectors.promotion_find(code=code)
     if promotion is None:
         raise CouponInvalid("This coupon code does not exist.")
-    items = list(CartItem.objects.filter(cart=cart).select_related("product"))
+    items = list(CartItem.objects.filter(cart=cart).select_related("product", "variant"))
     evaluation = promotion_selectors.promotion_evaluate(
         promotion=promotion, user_id=user.pk, lines=cart_promotion_lines(items=items)
     )
@@ -249,11 +288,13 @@ def cart_lock_for_checkout(*, user) -> tuple[Cart, list[CartItem]]:
     """Lock the user's cart row for the rest of the caller's transaction and return its lines.
 
     Must run inside `transaction.atomic()` (Django refuses `select_for_update` in autocommit).
-    Lines come with their products, ordered by product id, so the caller can take stock in
-    primary-key order. While the lock is held no cart write of this user can run.
+    Lines come with their products and variants, ordered by product id (then line id). While
+    the lock is held no cart write of this user can run.
     """
     cart = _cart_lock(user=user)
-    items = list(CartItem.objects.filter(cart=cart).select_related("product").order_by("product_id", "id"))
+    items = list(
+        CartItem.objects.filter(cart=cart).select_related("product", "variant").order_by("product_id", "id")
+    )
     return cart, items
 
 
@@ -278,27 +319,29 @@ def cart_restore_coupon(*, user, promotion_id: int) -> None:
 
 @transaction.atomic
 def cart_restore_lines(*, user, lines: list[tuple[int, int]]) -> Cart:
-    """Merge `(product_id, quantity)` pairs back into the cart (for a cancelled order).
+    """Merge `(variant_id, quantity)` pairs back into the cart (for a cancelled order).
 
-    Each resulting line is capped by the product's current stock and the per-line cap. Products
-    that are gone, inactive or out of stock are skipped, as are non-positive quantities; an
-    existing line is never lowered. Never raises for any of these.
+    Each resulting line is capped by the variant's current stock and the per-line cap. Variants
+    that are gone, inactive (or of an inactive product) or out of stock are skipped, as are
+    non-positive quantities; an existing line is never lowered. Never raises for any of these.
     """
     cart = _cart_lock(user=user)
     wanted: dict[int, int] = {}
-    for product_id, quantity in lines:
-        if quantity > 0:
-            wanted[product_id] = wanted.get(product_id, 0) + quantity
-    products = stock.stock_restorable(product_ids=wanted)
-    existing = {item.product_id: item for item in CartItem.objects.filter(cart=cart, product_id__in=products)}
-    for product_id in sorted(products):
-        product = products[product_id]
-        item = existing.get(product_id)
+    for variant_id, quantity in lines:
+        if variant_id is not None and quantity > 0:
+            wanted[variant_id] = wanted.get(variant_id, 0) + quantity
+    variants = stock.stock_restorable(variant_ids=wanted)
+    existing = {item.variant_id: item for item in CartItem.objects.filter(cart=cart, variant_id__in=variants)}
+    for variant_id in sorted(variants):
+        variant = variants[variant_id]
+        item = existing.get(variant_id)
         current = item.quantity if item is not None else 0
-        cap = min(product.stock, _max_line_quantity())
-        target = max(current, min(current + wanted[product_id], cap))
+        cap = min(variant.stock, _max_line_quantity())
+        target = max(current, min(current + wanted[variant_id], cap))
         if item is None:
-            CartItem.objects.create(cart=cart, product=product, quantity=target)
+            CartItem.objects.create(
+                cart=cart, product_id=variant.product_id, variant=variant, quantity=target
+            )
         elif target != current:
             item.quantity = target
             item.save(update_fields=["quantity"])

@@ -50,20 +50,29 @@ class CartViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="cart_add",
-        summary="Add a product (adds to its line when already in the cart)",
+        summary="Add a product's variant (adds to its line when that variant is already in the cart)",
         request=CartAddInputSerializer,
         responses={
             201: CartOutputSerializer,
-            400: OpenApiResponse(description="Invalid product_id or quantity outside 1..99."),
+            400: OpenApiResponse(
+                description="Invalid product_id or quantity outside 1..99; `variant_id` left out for a "
+                "product with several active variants, or not a variant of this product."
+            ),
             **ERROR_RESPONSES,
             404: OpenApiResponse(CartErrorSerializer, description="No such product."),
             409: OpenApiResponse(
                 CartErrorSerializer,
-                description="`insufficient_stock` (with `available`), `product_unavailable` or "
+                description="`insufficient_stock` (with `available`, the variant's stock), "
+                "`product_unavailable` (product or variant inactive) or "
                 "`quantity_limit_exceeded` (the line would pass 99), `amount_too_large`.",
             ),
         },
-        examples=[OpenApiExample("Add two", value={"product_id": 12, "quantity": 2}, request_only=True)],
+        examples=[
+            OpenApiExample("Add two", value={"product_id": 12, "quantity": 2}, request_only=True),
+            OpenApiExample(
+                "Add a size", value={"product_id": 12, "variant_id": 58, "quantity": 1}, request_only=True
+            ),
+        ],
     )
     def add(self, request: Request) -> Response:
         data = self._valid(CartAddInputSerializer, request)

@@ -21,7 +21,9 @@ class OrderItemInline(admin.TabularInline):
     can_delete = False
     fields = [
         "product",
+        "variant",
         "product_name",
+        "options_label",
         "product_brand",
         "sku",
         "unit_price",
@@ -37,6 +39,10 @@ class OrderItemInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Options")
+    def options_label(self, obj: OrderItem) -> str:
+        return obj.options_label or "-"
 
 
 class OrderEventInline(admin.TabularInline):

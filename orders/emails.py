@@ -19,7 +19,7 @@ def _context(order: Order) -> dict:
         "cod": order.payment_method == PaymentMethod.COD,
         "items": [
             {
-                "name": item.product_name,
+                "name": item.display_name,  # with the chosen options, e.g. "T-shirt (Size M)"
                 "brand": item.product_brand,
                 "sku": item.sku,
                 "quantity": item.quantity,

@@ -86,6 +86,16 @@ class OrderItem(models.Model):
     product = models.ForeignKey(
         "products.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_items"
     )
+    # The variant bought (null once deleted); `options` is its combination copied at checkout
+    # (`{}` for a product's default variant), `sku` the variant's SKU.
+    variant = models.ForeignKey(
+        "products.ProductVariant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="order_items",
+    )
+    options = models.JSONField(default=dict, blank=True)
     product_name = models.CharField(max_length=200)
     product_brand = models.CharField(max_length=120, blank=True, default="")
     product_image = models.CharField(max_length=500, blank=True, default="")
@@ -111,7 +121,18 @@ class OrderItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_name}"
+        return f"{self.quantity} x {self.display_name}"
+
+    @property
+    def options_label(self) -> str:
+        """`Size M, Colour Red`; empty for a default variant (options {})."""
+        return ", ".join(f"{name} {value}" for name, value in (self.options or {}).items())
+
+    @property
+    def display_name(self) -> str:
+        """The name customers and staff read: `T-shirt (Size M, Colour Red)`, or just the name."""
+        label = self.options_label
+        return f"{self.product_name} ({label})" if label else self.product_name
 
 
 class OrderEvent(models.Model):

@@ -38,6 +38,8 @@ class OrderItemOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "product_id",
+            "variant_id",
+            "options",
             "product_name",
             "sku",
             "unit_price",

@@ -2,15 +2,16 @@
 shipping, delivery and expiry.
 
 Lock order, everywhere: the order row first, then (only when putting lines back into a cart)
-the user's cart row, then product rows in primary-key order, then payment rows. Checkout takes
-the cart row, inserts its own new order, line, event and payment rows (invisible to everyone
-else until commit, so nobody can wait on them) and takes product rows last; it never locks an
+the user's cart row, then variant rows and then product rows, each in primary-key order
+(`products.stock`), then payment rows. Checkout takes the cart row, inserts its own new order,
+line, event and payment rows (invisible to everyone else until commit, so nobody can wait on
+them) and takes variant and product rows last; it never locks an
 existing order or payment row, so no two of these paths can wait on each other in a cycle.
 
 Stripe calls happen inside the transaction, after the database work they belong to: a Stripe
 error raises `PaymentProviderError` (502) and rolls everything back, so the database never
 claims something Stripe did not do. Checkout makes its Stripe call before it takes the stock,
-so no product row lock is held across it.
+so no variant or product row lock is held across it.
 """
 
 from __future__ import annotations
@@ -208,13 +209,14 @@ def _order_insert(**fields) -> Order:
 def order_create_from_cart(*, user, shipping_address_id: int, payment_method: str) -> CheckoutResult:
     """Turn the user's cart into an order, all or nothing, in one transaction.
 
-    Locks the cart; refuses an empty cart (400 `cart_empty`) and inactive products (409
-    `product_unavailable`); looks at the stock without locking anything (a short line is 409
+    Locks the cart; refuses an empty cart (400 `cart_empty`) and inactive products or variants
+    (409 `product_unavailable`); looks at the stock without locking anything (a short line is 409
     `insufficient_stock` before Stripe is asked for anything); writes the order, its line
     snapshots, totals and first event and empties the cart; for a card order creates the Stripe
     PaymentIntent (a Stripe failure is 502 and rolls everything back); and only then takes the
-    stock, as the last writes before commit (conditional updates in product-id order, all or
-    nothing). So the product row locks are held from the stock take to the commit, never across
+    stock, as the last writes before commit (conditional updates per variant in variant-id order,
+    then the products' denormalised stock, all or nothing). So the variant and product row locks
+    are held from the stock take to the commit, never across
     the Stripe call. Card orders start PENDING with an expiry; cash-on-delivery orders start
     CONFIRMED with no payment.
 
@@ -248,25 +250,29 @@ def _order_create_from_cart(
     if not lines:
         raise CartEmpty()
     address = address_selectors.address_get_for_user(user=user, address_id=shipping_address_id)
-    wanted = [(line.product_id, line.quantity) for line in lines]
+    wanted = [(line.variant_id, line.quantity) for line in lines]
     # A plain read, no lock: an obviously short cart fails here, before any PaymentIntent exists.
-    # The snapshot is of these rows; `stock_take` below is what decides. Inactive products are
-    # 409 `product_unavailable`, every short line is listed in one 409 `insufficient_stock`.
-    products = stock_check_for_purchase(lines=wanted)
+    # The snapshot is of these rows; `stock_take` below is what decides. Inactive products or
+    # variants are 409 `product_unavailable`, every short line is listed in one 409
+    # `insufficient_stock`.
+    variants = stock_check_for_purchase(lines=wanted)
 
     item_rows = []
     for line in lines:
-        product = products[line.product_id]
+        variant = variants[line.variant_id]
+        product = variant.product
         item_rows.append(
             OrderItem(
                 product=product,
+                variant=variant,
+                options=dict(variant.options or {}),
                 product_name=product.name,
                 product_brand=product.brand,
                 product_image=product.image.name if product.image else "",
-                sku=product.sku,
-                unit_price=pricing.unit_price(product.price),
+                sku=variant.sku,
+                unit_price=pricing.unit_price(variant.price),
                 quantity=line.quantity,
-                line_total=pricing.line_total(price=product.price, quantity=line.quantity),
+                line_total=pricing.line_total(price=variant.price, quantity=line.quantity),
             )
         )
     # The cart's coupon, checked again now: one that stopped qualifying is 409 with its code and
@@ -279,7 +285,7 @@ def _order_create_from_cart(
             user_id=user.pk,
             lines=[
                 promotion_selectors.Line(
-                    category_id=products[line.product_id].category_id, line_total=row.line_total
+                    category_id=variants[line.variant_id].product.category_id, line_total=row.line_total
                 )
                 for line, row in zip(lines, item_rows, strict=True)
             ],
@@ -366,7 +372,7 @@ def _items_close(items: list[OrderItem], *, status: str, reason: str = "") -> No
     """Close active lines (the order is locked), releasing their stock."""
     if not items:
         return
-    stock_release(lines=[(item.product_id, item.quantity) for item in items])
+    stock_release(lines=[(item.variant_id, item.quantity) for item in items])
     _items_move(items, status, reason=reason)
 
 
@@ -455,7 +461,7 @@ def _order_cancel_locked(
     if restore_cart and items:
         cart_services.cart_restore_lines(
             user=order.user,
-            lines=[(item.product_id, item.quantity) for item in items if item.product_id is not None],
+            lines=[(item.variant_id, item.quantity) for item in items if item.variant_id is not None],
         )
         if released_promotion_id is not None:
             cart_services.cart_restore_coupon(user=order.user, promotion_id=released_promotion_id)
@@ -585,7 +591,7 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
 
     reason = (reason or "").strip()[:500]
     others_active = order.items.filter(status=ItemStatus.ACTIVE).exclude(pk=item.pk).exists()
-    stock_release(lines=[(item.product_id, item.quantity)])
+    stock_release(lines=[(item.variant_id, item.quantity)])
     note = f"Cancelled {item.quantity} x {item.product_name}" + (f": {reason}" if reason else ".")
 
     if order.status == S.PAID:

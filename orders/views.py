@@ -78,7 +78,8 @@ class OrderViewSet(viewsets.GenericViewSet):
             401: R401,
             404: OpenApiResponse(description="`not_found`: the address is not one of the caller's."),
             409: OpenApiResponse(
-                description="`insufficient_stock` (with `product_id`, `product_name`, `available`), "
+                description="`insufficient_stock` (with `product_id`, `product_name`, `variant_id`, "
+                "`available`, `short_lines`), "
                 "`product_unavailable`, `amount_too_large` (with `max_amount`), `idempotency_conflict`."
             ),
             502: OpenApiResponse(description="`payment_provider_error`: Stripe failed; no order was made."),

@@ -162,6 +162,13 @@ class WebBookIdInputSerializer(serializers.Serializer):
     book_id = _id_field()
 
 
+class WebCartAddInputSerializer(WebBookIdInputSerializer):
+    """`variant_id` is optional: without it the cart takes the product's only variant, else its
+    first active variant in stock (by id)."""
+
+    variant_id = _id_field(required=False, allow_null=True)
+
+
 # --- Cart ----------------------------------------------------------------------------------------
 
 
@@ -170,9 +177,9 @@ class WebCartLineSerializer(PrebuiltModelSerializer):
     product_title = serializers.CharField(source="product.brand", read_only=True)
     product_subtitle = serializers.CharField(source="product.name", read_only=True)
     product_image = AbsoluteImageField(source="product.image")
-    product_price = _number(source="product.price")
+    product_price = _number(source="variant.price")  # the line's variant (its unit price)
     total_price = serializers.SerializerMethodField()
-    stock = serializers.IntegerField(source="product.stock", read_only=True)
+    stock = serializers.IntegerField(source="variant.stock", read_only=True)
     estimated_delivery = serializers.SerializerMethodField()
 
     class Meta:

@@ -52,6 +52,7 @@ from .serializers import (
     WebCancelItemInputSerializer,
     WebCancelItemQuerySerializer,
     WebCancelItemSerializer,
+    WebCartAddInputSerializer,
     WebCartIdsInputSerializer,
     WebCartLineSerializer,
     WebCartUpdateInputSerializer,
@@ -345,7 +346,7 @@ class WebCartAddView(_CartView):
         tags=[TAG],
         operation_id="web_cart_add",
         summary="Add one unit of a product (a line already there grows by one)",
-        request=WebBookIdInputSerializer,
+        request=WebCartAddInputSerializer,
         responses={
             201: WebCartLineSerializer(many=True),
             400: R400,
@@ -355,8 +356,14 @@ class WebCartAddView(_CartView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _valid(WebBookIdInputSerializer, request.data)
-        cart = cart_services.cart_item_add(user=request.user, product_id=data["book_id"], quantity=1)
+        data = _valid(WebCartAddInputSerializer, request.data)
+        cart = cart_services.cart_item_add(
+            user=request.user,
+            product_id=data["book_id"],
+            variant_id=data.get("variant_id"),
+            quantity=1,
+            first_in_stock=True,
+        )
         return self.lines_response(cart, status.HTTP_201_CREATED)
 
 

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cart.models import Cart, CartItem
 from products.tests.factories import CategoryFactory, ProductFactory
+from products.tests.stock_helpers import price_set
 
 from .factories import CartFactory, CartItemFactory
 
@@ -80,8 +81,10 @@ def test_line_shape_and_full_product_object(auth_client, user):
 
     body = auth_client.get(URL).json()
     [line] = body["items"]
-    assert set(line) == {"id", "product", "quantity", "unit_price", "line_total"}
+    assert set(line) == {"id", "product", "variant", "quantity", "unit_price", "line_total"}
     assert line["id"] == item.pk
+    # A simple product's line holds its default variant: the product's SKU, no options.
+    assert line["variant"] == {"id": item.variant_id, "sku": product.sku, "options": {}}
     assert line["quantity"] == 2
     assert line["unit_price"] == "19.99"
     assert line["line_total"] == "39.98"
@@ -121,8 +124,7 @@ def test_decimal_totals(auth_client, user):
 def test_unit_price_is_the_current_price(auth_client, user):
     product = ProductFactory(price=Decimal("10.00"))
     CartItemFactory(cart=CartFactory(user=user), product=product, quantity=3)
-    product.price = Decimal("12.50")
-    product.save()
+    price_set(product, Decimal("12.50"))  # the variant's price (and the product's lowest)
 
     body = auth_client.get(URL).json()
     assert body["items"][0]["unit_price"] == "12.50"

@@ -2,6 +2,7 @@ import pytest
 
 from cart.models import CartItem
 from products.tests.factories import ProductFactory
+from products.tests.stock_helpers import stock_set
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +77,7 @@ def test_set_quantity_past_stock_is_409(auth_client, user, line_for):
         "code": "insufficient_stock",
         "available": 4,
         "product_id": item.product_id,
+        "variant_id": item.variant_id,
     }
     assert _quantity(item) == 1
 
@@ -91,8 +93,7 @@ def test_increase_past_99_is_409(auth_client, user, line_for):
 def test_lowering_is_accepted_even_above_stock(auth_client, user, line_for):
     product = ProductFactory(stock=10)
     item = line_for(user, product=product, quantity=6)
-    product.stock = 2
-    product.save()
+    stock_set(product, 2)
     assert auth_client.patch(url(item.pk), {"quantity": 4}, format="json").status_code == 200
     assert auth_client.patch(url(item.pk), {"action": "decrease"}, format="json").status_code == 200
     assert _quantity(item) == 3

@@ -10,6 +10,7 @@ from cart import services
 from cart.models import Cart, CartItem
 from core.exceptions import ApplicationError, NotFound
 from products.tests.factories import ProductFactory
+from products.tests.stock_helpers import stock_set
 
 from .factories import CartFactory, CartItemFactory
 
@@ -119,12 +120,17 @@ def test_items_delete_removes_only_lines_of_that_cart(user, other_user, line_for
 
 
 # --- cart_restore_lines ---------------------------------------------------------------------
+# Lines are `(variant_id, quantity)`; these products each have their one default variant.
+
+
+def v(product) -> int:
+    return product.variants.get().pk
 
 
 def test_restore_merges_into_existing_lines_and_adds_new_ones(user, line_for):
     existing = line_for(user, product=ProductFactory(stock=20), quantity=2)
     new = ProductFactory(stock=20)
-    cart = services.cart_restore_lines(user=user, lines=[(existing.product_id, 3), (new.pk, 4)])
+    cart = services.cart_restore_lines(user=user, lines=[(existing.variant_id, 3), (v(new), 4)])
     assert _lines(user) == {existing.product_id: 5, new.pk: 4}
     assert {item.product_id for item in cart.items.all()} == {existing.product_id, new.pk}
 
@@ -132,14 +138,14 @@ def test_restore_merges_into_existing_lines_and_adds_new_ones(user, line_for):
 def test_restore_caps_each_line_by_stock(user, line_for):
     merged = line_for(user, product=ProductFactory(stock=4), quantity=1)
     fresh = ProductFactory(stock=3)
-    services.cart_restore_lines(user=user, lines=[(merged.product_id, 10), (fresh.pk, 7)])
+    services.cart_restore_lines(user=user, lines=[(merged.variant_id, 10), (v(fresh), 7)])
     assert _lines(user) == {merged.product_id: 4, fresh.pk: 3}
 
 
 def test_restore_caps_each_line_at_99(user, line_for):
     merged = line_for(user, product=ProductFactory(stock=500), quantity=60)
     fresh = ProductFactory(stock=500)
-    services.cart_restore_lines(user=user, lines=[(merged.product_id, 60), (fresh.pk, 150)])
+    services.cart_restore_lines(user=user, lines=[(merged.variant_id, 60), (v(fresh), 150)])
     assert _lines(user) == {merged.product_id: 99, fresh.pk: 99}
 
 
@@ -148,10 +154,10 @@ def test_restore_skips_inactive_deleted_and_out_of_stock_products(user):
     inactive = ProductFactory(stock=5, is_active=False)
     empty = ProductFactory(stock=0)
     deleted = ProductFactory(stock=5)
-    deleted_id = deleted.pk
+    deleted_id = v(deleted)
     deleted.delete()
     cart = services.cart_restore_lines(
-        user=user, lines=[(inactive.pk, 1), (empty.pk, 2), (deleted_id, 1), (ok.pk, 2)]
+        user=user, lines=[(v(inactive), 1), (v(empty), 2), (deleted_id, 1), (v(ok), 2)]
     )
     assert _lines(user) == {ok.pk: 2}
     assert len(cart.items.all()) == 1
@@ -160,9 +166,8 @@ def test_restore_skips_inactive_deleted_and_out_of_stock_products(user):
 def test_restore_never_lowers_an_existing_line(user, line_for):
     product = ProductFactory(stock=10)
     item = line_for(user, product=product, quantity=6)
-    product.stock = 2
-    product.save()
-    services.cart_restore_lines(user=user, lines=[(product.pk, 3)])
+    stock_set(product, 2)
+    services.cart_restore_lines(user=user, lines=[(v(product), 3)])
     assert CartItem.objects.get(pk=item.pk).quantity == 6
 
 
@@ -170,7 +175,7 @@ def test_restore_sums_repeated_products_and_ignores_non_positive(user):
     product = ProductFactory(stock=10)
     other = ProductFactory(stock=10)
     services.cart_restore_lines(
-        user=user, lines=[(product.pk, 2), (product.pk, 3), (other.pk, 0), (other.pk, -4)]
+        user=user, lines=[(v(product), 2), (v(product), 3), (v(other), 0), (v(other), -4)]
     )
     assert _lines(user) == {product.pk: 5}
 
@@ -188,7 +193,7 @@ def test_restore_inside_an_outer_transaction_rolls_back_with_it(user):
         pass
 
     with pytest.raises(Boom), transaction.atomic():
-        services.cart_restore_lines(user=user, lines=[(product.pk, 2)])
+        services.cart_restore_lines(user=user, lines=[(v(product), 2)])
         raise Boom
     assert _lines(user) == {}
 

@@ -10,8 +10,9 @@ from orders.models import Order
 from payments import gateway
 from payments.models import Payment
 from payments.services import payment_mark_succeeded
-from products.models import Product
+from products.models import Product, ProductVariant
 from products.tests.factories import ProductFactory
+from products.tests.stock_helpers import stock_consistent
 
 
 @pytest.fixture(autouse=True)
@@ -37,11 +38,14 @@ def other_address(other_user):
 
 
 def fill_cart(user, lines) -> None:
-    """Put `(product, quantity)` lines into the user's cart directly (no stock check: tests need
-    carts that ask for more than there is)."""
+    """Put `(product or variant, quantity)` lines into the user's cart directly (no stock check:
+    tests need carts that ask for more than there is). A product means its first variant."""
     cart = CartFactory(user=user)
-    for product, quantity in lines:
-        CartItemFactory(cart=cart, product=product, quantity=quantity)
+    for target, quantity in lines:
+        if isinstance(target, ProductVariant):
+            CartItemFactory(cart=cart, product=target.product, variant=target, quantity=quantity)
+        else:
+            CartItemFactory(cart=cart, product=target, quantity=quantity)
 
 
 def cart_lines(user) -> list[tuple[int, int]]:
@@ -49,6 +53,9 @@ def cart_lines(user) -> list[tuple[int, int]]:
 
 
 def stock_of(*products) -> list[int]:
+    """The products' stored stock, each checked against its variants (the summed active stock)."""
+    for p in products:
+        assert stock_consistent(p), f"{p} stock drifted from its variants"
     return [Product.objects.get(pk=p.pk).stock for p in products]
 
 

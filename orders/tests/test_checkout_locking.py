@@ -21,8 +21,9 @@ from core.models import IdempotencyRecord
 from orders.models import Order, OrderEvent, OrderItem
 from payments import gateway
 from payments.models import Payment
-from products.models import Product
+from products.models import Product, ProductVariant
 from products.tests.factories import ProductFactory
+from products.tests.stock_helpers import stock_set
 from users.tests.factories import UserFactory
 
 from .conftest import cart_lines, fill_cart, stock_of
@@ -76,14 +77,17 @@ def buyer_with_cart(lines):
 
 def update_product_without_waiting(product, **fields) -> None:
     """Update the product from this (another) connection; a lock held by the checkout is a failure,
-    not a hang (lock_timeout)."""
+    not a hang (lock_timeout). `stock` is set on the product's variant (where stock lives) and
+    on the product's denormalised sum, so both rows must be free."""
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '10s'")
+            if "stock" in fields:
+                assert ProductVariant.objects.filter(product=product).update(stock=fields["stock"]) == 1
             assert Product.objects.filter(pk=product.pk).update(**fields) == 1
     except OperationalError as exc:
-        pytest.fail(f"the product row was locked during the Stripe call: {exc}")
+        pytest.fail(f"the product or variant row was locked during the Stripe call: {exc}")
 
 
 def nothing_written_for(user, product, *, stock: int, lines: list[tuple[int, int]]) -> None:
@@ -160,7 +164,7 @@ def test_stock_lost_during_the_stripe_call_rolls_back_and_cancels_the_payment_in
     assert f"/v1/payment_intents/{intent_id}/cancel" in gated_stripe.paths("POST")
 
     # A retry (same key, if any) runs anew once there is stock, with a fresh PaymentIntent.
-    Product.objects.filter(pk=product.pk).update(stock=3)
+    stock_set(product, 3)
     body = {"shipping_address_id": address.pk, "payment_method": "card"}
     retry = client_for(user).post(URL, body, **headers)
     assert retry.status_code == 201, retry.json()

@@ -212,7 +212,7 @@ def test_stock_writes_leave_the_storefront_pages_which_show_no_stock(api_client,
     assert_served_from_cache(api_client, detail(product.pk))
 
     with transaction.atomic():  # what a checkout does
-        product_stock_take(lines=[(product.pk, 2)])
+        product_stock_take(lines=[(product.variants.get().pk, 2)])
 
     assert api_client.get(detail(product.pk)).json()["stock"] == 3  # shows stock: fresh
     assert_still_cached(storefront, WEB_LIST)  # no stock in it: the entry survived the stock write
@@ -239,7 +239,7 @@ def test_a_checkout_that_rolls_back_keeps_the_cache(api_client):
     assert_served_from_cache(api_client, detail(product.pk))
     version = catalog_cache.catalog_version()
     with pytest.raises(RuntimeError), transaction.atomic():
-        product_stock_take(lines=[(product.pk, 2)])
+        product_stock_take(lines=[(product.variants.get().pk, 2)])
         raise RuntimeError("a later step failed")
     assert catalog_cache.catalog_version() == version
     assert_served_from_cache(api_client, detail(product.pk))

@@ -32,6 +32,11 @@ def three(db):
     )
 
 
+def v(product) -> int:
+    """The id of a factory product's one (default) variant: stock lines are `(variant_id, quantity)`."""
+    return product.variants.get().pk
+
+
 def fill_cart(user, lines) -> None:
     cart = CartFactory(user=user)
     for product, quantity in lines:
@@ -42,9 +47,27 @@ def assert_every_short_line(body, scarce, gone) -> None:
     assert body["code"] == "insufficient_stock"
     # The first short line at the top level, as existing clients read it.
     assert (body["product_id"], body["product_name"], body["available"]) == (scarce.pk, "Scarce", 1)
+    scarce_variant, gone_variant = scarce.variants.get(), gone.variants.get()
+    assert body["variant_id"] == scarce_variant.pk
     assert body["short_lines"] == [
-        {"product_id": scarce.pk, "product_name": "Scarce", "requested": 3, "available": 1},
-        {"product_id": gone.pk, "product_name": "Gone", "requested": 1, "available": 0},
+        {
+            "product_id": scarce.pk,
+            "product_name": "Scarce",
+            "variant_id": scarce_variant.pk,
+            "sku": scarce.sku,
+            "options": {},
+            "requested": 3,
+            "available": 1,
+        },
+        {
+            "product_id": gone.pk,
+            "product_name": "Gone",
+            "variant_id": gone_variant.pk,
+            "sku": gone.sku,
+            "options": {},
+            "requested": 1,
+            "available": 0,
+        },
     ]
 
 
@@ -76,7 +99,7 @@ def test_the_take_lists_every_short_line_and_takes_nothing(three):
     scarce, plenty, gone = three
 
     with pytest.raises(InsufficientStock) as exc, transaction.atomic():
-        stock.stock_take(lines=[(gone.pk, 1), (plenty.pk, 2), (scarce.pk, 3)])
+        stock.stock_take(lines=[(v(gone), 1), (v(plenty), 2), (v(scarce), 3)])
 
     assert_every_short_line({"code": exc.value.code, **exc.value.extra}, scarce, gone)
     assert [Product.objects.get(pk=p.pk).stock for p in three] == [1, 10, 0]
@@ -87,11 +110,11 @@ def test_an_inactive_product_wins_over_short_lines(three):
     Product.objects.filter(pk=plenty.pk).update(is_active=False)
 
     with pytest.raises(ProductUnavailable) as exc:
-        stock.stock_check_for_purchase(lines=[(scarce.pk, 3), (plenty.pk, 1)])
+        stock.stock_check_for_purchase(lines=[(v(scarce), 3), (v(plenty), 1)])
 
-    assert exc.value.extra == {"product_id": plenty.pk}
+    assert exc.value.extra == {"product_id": plenty.pk, "variant_id": v(plenty)}
     assert str(exc.value) == f"{plenty.name} is no longer available."
 
 
-def test_lock_order_is_by_product_id_with_quantities_merged():
+def test_lock_order_is_by_variant_id_with_quantities_merged():
     assert stock.lock_order([(9, 1), (3, 2), (None, 4), (9, 2), (5, 0)]) == [(3, 2), (9, 3)]

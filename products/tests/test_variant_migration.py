@@ -6,14 +6,17 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("products", "0003_product_search_trigram_indexes")]
-AFTER = [("products", "0005_default_variants")]
+# cart and orders stay before their own variant migrations (which need products/0005).
+PINNED = [("cart", "0003_cart_promotion"), ("orders", "0003_order_discounts")]
+BEFORE = [("products", "0003_product_search_trigram_indexes"), *PINNED]
+AFTER = [("products", "0005_default_variants"), *PINNED]
 
 
 def _migrate(targets):
-    """Migrate `products` to the given node, every other app to its latest migration."""
+    """Migrate the apps in `targets` to the given nodes, every other app to its latest migration."""
     executor = MigrationExecutor(connection)
-    leaves = [node for node in executor.loader.graph.leaf_nodes() if node[0] != "products"]
+    apps_pinned = {app for app, _name in targets}
+    leaves = [node for node in executor.loader.graph.leaf_nodes() if node[0] not in apps_pinned]
     executor.migrate(targets)
     executor.loader.build_graph()
     return executor.loader.project_state(leaves + targets).apps

@@ -60,12 +60,13 @@ def test_default_variant_follows_product_updates_and_stock_moves():
     variant = product.variants.get()
     assert (variant.sku, variant.price, variant.stock) == ("CAP-2", Decimal("10.00"), 6)
 
+    # Stock moves act on the variant (lines are `(variant_id, quantity)`); the product follows.
     with transaction.atomic():
-        stock.stock_take(lines=[(product.pk, 4)])
+        stock.stock_take(lines=[(variant.pk, 4)])
     variant.refresh_from_db()
     assert variant.stock == 2
     with transaction.atomic():
-        stock.stock_release(lines=[(product.pk, 3)])
+        stock.stock_release(lines=[(variant.pk, 3)])
     variant.refresh_from_db()
     assert variant.stock == 5
     product.refresh_from_db()

@@ -17,8 +17,8 @@ from addresses.tests.factories import AddressFactory
 from orders.models import ItemStatus, Order, OrderStatus
 from payments.models import Payment
 from payments.tests.conftest import confirm_on_stripe, deliver_intent_event, stripe_get
-from products.models import Product
 from products.tests.factories import ProductFactory
+from products.tests.stock_helpers import stock_set
 
 from .conftest import cart_of, fill_cart, stock, url
 
@@ -132,7 +132,7 @@ def test_cash_on_delivery_that_fails_leaves_the_card_checkout_as_it_was(
     open_card_tab(auth_client, address)
     card_order = Order.objects.get(user=user)
     assert auth_client.post(url("/cart/add/"), {"book_id": cheap.pk}).status_code == 201
-    Product.objects.filter(pk=cheap.pk).update(stock=0)  # sold out meanwhile
+    stock_set(cheap, 0)  # sold out meanwhile
 
     response = auth_client.post(url("/orders/create/"), cod_body(address))
 

@@ -10,6 +10,7 @@ from cart.models import CartItem
 from cart.tests.factories import CartFactory, CartItemFactory
 from products.models import WishlistItem
 from products.tests.factories import ProductFactory
+from products.tests.stock_helpers import price_set
 
 from .conftest import BEARER_NULL, is_number, url
 
@@ -270,7 +271,6 @@ def test_cart_needs_a_valid_token(api_client, db, method, path, header):
 
 
 def test_prices_follow_the_product(auth_client, line, book):
-    book.price = Decimal("10.00")
-    book.save(update_fields=["price"])
+    price_set(book, Decimal("10.00"))  # its variant's price (and the product's lowest)
     item = auth_client.get(url("/cart/")).json()[0]
     assert item["product_price"] == 10.0 and item["total_price"] == 20.0
