@@ -28,6 +28,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.cache import cache  # noqa: E402
@@ -73,6 +74,22 @@ def _busiest_category() -> dict:
     return {"id": category.pk, "slug": category.slug, "products": totals[best]}
 
 
+def _web_list_paths(active) -> dict:
+    """The storefront list (`/api/web/products/`, a plain array): one filtered to about 20 products
+    (a price window, the issue's 20-product page), and the whole list (capped at
+    WEB_PRODUCT_LIST_MAX)."""
+    prices = sorted(active.values_list("price", flat=True))
+    start = max(0, len(prices) // 2 - 10)
+    window = prices[start : start + 20]
+    low, high = window[0], window[-1]
+    return {
+        "web_list_path": f"/api/web/products/?min_price={low}&max_price={high}",
+        "web_list_products": active.filter(price__gte=low, price__lte=high).count(),
+        "web_list_all_path": "/api/web/products/",
+        "web_list_all_products": min(len(prices), settings.WEB_PRODUCT_LIST_MAX),
+    }
+
+
 def _stock_set(product_ids: list[int], per_variant: int) -> dict[int, int]:
     """Stock lives on variants: every variant of these products gets `per_variant` units and each
     product's denormalised stock becomes the sum of its active variants. Returns the products'
@@ -102,6 +119,7 @@ def prepare(args: argparse.Namespace) -> dict:
         "category": category,
         "list_path": f"/api/products/?category={category['slug']}&ordering=-price",
     }
+    state.update(_web_list_paths(active))
     ids = list(active.order_by("id").values_list("id", flat=True))
     state["detail_ids"] = sorted(rng.sample(ids, min(len(ids), 1000)))
     if args.users == 0:
@@ -196,7 +214,10 @@ def queries(args: argparse.Namespace) -> dict:
     cache.clear()
     result["product_list_response_miss"] = _count(client, f"{path}&nocache=2", warm=f"{path}&nocache=1")
     result["product_list_cache_hit"] = _count(client, path)
-    result["product_detail"] = _count(client, f"/api/products/{state['detail_ids'][0]}/")
+    detail = f"/api/products/{state['detail_ids'][0]}/"
+    with override_settings(CATALOG_CACHE_SECONDS=0):
+        result["product_detail"] = _count(client, detail)
+    result["product_detail_cache_hit"] = _count(client, detail)
     if state.get("users"):
         user = User.objects.get(pk=state["users"][0]["id"])
         token = str(AccessToken.for_user(user))

@@ -367,14 +367,16 @@ def http_get(url: str, token: str | None = None) -> tuple[int, bytes]:
 
 
 def gunicorn_cmd(port: int) -> tuple[list[str], str]:
+    # bench.wsgi: backend.wsgi's application plus /api/bench/bare/ (the ping view without any
+    # middleware), so the middleware stack's cost is measured in the same server and run.
     # Worker recycling (max_requests) is off for the measurement: at hundreds of requests per
     # second a recycle every ~1000 requests restarts a worker every few seconds, and each restart
     # (a fresh Django import, ~1 s of CPU) would be what the benchmark measures.
     common = ["--bind", f"{HOST}:{port}", "--workers", "2", "--max-requests", "0"]
     if (ROOT / "gunicorn.conf.py").exists():
-        return [str(GUNICORN), "backend.wsgi", "-c", "gunicorn.conf.py", *common], "gunicorn.conf.py"
+        return [str(GUNICORN), "bench.wsgi", "-c", "gunicorn.conf.py", *common], "gunicorn.conf.py"
     flags = ["--worker-class", "sync", "--timeout", "60", "--access-logfile", "-"]
-    return [str(GUNICORN), "backend.wsgi", *common, *flags], "explicit flags"
+    return [str(GUNICORN), "bench.wsgi", *common, *flags], "explicit flags"
 
 
 # --- Load -------------------------------------------------------------------------------
@@ -768,17 +770,35 @@ class Bench:
 
         server, base, workers = self.start_server(db, str(a.products))
         pids = [server.proc.pid, *workers]
+        # The same code and database with the catalogue cache off: every request runs the view.
+        uncached = [n for n in UNCACHED_SCENARIOS if self.wanted(n)]
+        if uncached:
+            nc_server, nc_base, nc_workers = self.start_server(
+                db, f"{a.products}-nocache", extra_env={"CATALOG_CACHE_SECONDS": "0"}
+            )
+            nc_pids = [nc_server.proc.pid, *nc_workers]
         self.replay: dict[str, dict] = {}
         reads = [
+            {"name": "bare", "paths": ["/api/bench/bare/"]},
             {"name": "ceiling", "paths": ["/api/bench/ping/"]},
             {"name": "product_list", "paths": [state["list_path"]]},
             {"name": "product_list_miss", "paths": [state["list_path"]], "unique": True},
             {"name": "product_detail", "paths": [f"/api/products/{pk}/" for pk in state["detail_ids"]]},
+            {"name": "web_list", "paths": [state["web_list_path"]]},
         ]
         reads = [spec | {"base": base, "pids": pids} for spec in reads if self.wanted(spec["name"])]
-        r["scenarios"].update(self.read_scenarios(reads))
-        self.replay.update({spec["name"]: spec for spec in reads})
+        if uncached:
+            nocache = [
+                {"name": "product_list_nocache", "paths": [state["list_path"]]},
+                {"name": "product_detail_nocache", "paths": reads_detail_paths(state)},
+                {"name": "web_list_nocache", "paths": [state["web_list_path"]]},
+            ]
+            reads += [
+                spec | {"base": nc_base, "pids": nc_pids} for spec in nocache if spec["name"] in uncached
+            ]
+        r["web_list_products"] = state["web_list_products"]
 
+        tokens = None
         if self.wanted("cart_read") or self.wanted("checkout"):
             tokens = self.login(base, state)
             missing = self.endpoints_missing(base, tokens[0])
@@ -787,10 +807,12 @@ class Bench:
                 for name in ("cart_read", "checkout"):
                     if self.wanted(name):
                         r["scenarios"][name] = {"skipped": missing}
-            else:
-                if self.wanted("cart_read"):
-                    self.driver("fill-carts", base, state, "--tokens", str(self.tokens_file))
-                    spec = {
+                tokens = None
+            elif self.wanted("cart_read"):
+                # Authenticated: never cached, so one figure serves both columns of the report.
+                self.driver("fill-carts", base, state, "--tokens", str(self.tokens_file))
+                reads.append(
+                    {
                         "name": "cart_read",
                         "base": base,
                         "paths": ["/api/cart/"],
@@ -798,10 +820,15 @@ class Bench:
                         "token": tokens[0],
                         "tokens_file": self.tokens_file.with_suffix(".txt"),
                     }
-                    r["scenarios"].update(self.read_scenarios([spec]))
-                    self.replay["cart_read"] = spec
-                if self.wanted("checkout"):
-                    r["scenarios"]["checkout"] = self.checkout(base, state, pids)
+                )
+        # All read scenarios interleaved in one set of rounds, cached and uncached alike.
+        r["scenarios"].update(self.read_scenarios(reads))
+        self.replay.update({spec["name"]: spec for spec in reads})
+        if uncached:
+            self.stop_server(nc_server)
+        if tokens and self.wanted("checkout"):
+            r["scenarios"]["checkout"] = self.checkout(base, state, pids)
+            r["scenarios"]["checkout"]["gunicorn_threads"] = gunicorn_threads()
         self.stop_server(server)
 
         checkout = r["scenarios"].get("checkout", {})
@@ -810,6 +837,9 @@ class Bench:
         self.profile_pass(db, state)
         if checkout and "skipped" not in checkout and a.stripe_latency_ms and a.payment == "card":
             self.checkout_stripe_latency(db)
+            if a.compare_threads:
+                # The same what-if with one thread per worker: what the threads buy while Stripe is slow.
+                self.checkout_stripe_latency(db, threads=1)
 
         if "product_list" in r["scenarios"]:
             miss = r["scenarios"].get("product_list_miss", {"skipped": "not run"})
@@ -824,8 +854,9 @@ class Bench:
             f"{v['stock_mismatches']}, orders in DB {v['orders_in_db']}"
         )
 
-    def checkout_stripe_latency(self, db: str) -> None:
-        """What-if: the checkout mix again with a Stripe that answers as slowly as the real one."""
+    def checkout_stripe_latency(self, db: str, threads: int | None = None) -> None:
+        """What-if: the checkout mix again with a Stripe that answers as slowly as the real one
+        (with `threads`, gunicorn's GUNICORN_THREADS for this pass; else gunicorn.conf.py's)."""
         ms = self.args.stripe_latency_ms
         port = free_port()
         cmd = [str(BENCH_PY), str(BENCH / "stripe_delay.py"), str(port), str(self.stripe_port), str(ms)]
@@ -834,15 +865,22 @@ class Bench:
         self.services.append(proxy)
         state = self.prepare(db, self.out_dir / "state-stripe-latency.json", self.args.users)
         extra = {"STRIPE_API_BASE": f"http://{HOST}:{port}"}
-        server, base, workers = self.start_server(db, "stripe-latency", extra_env=extra)
-        log(f"checkout with {ms:g} ms added to every Stripe call (what-if)")
+        label = "stripe-latency" + (f"-threads{threads}" if threads else "")
+        if threads:
+            extra["GUNICORN_THREADS"] = str(threads)
+        server, base, workers = self.start_server(db, label, extra_env=extra)
+        log(f"checkout with {ms:g} ms added to every Stripe call (what-if), threads {threads or 'default'}")
         self.login(base, state)
-        result = self.checkout(base, state, [server.proc.pid, *workers], name="checkout_stripe_latency")
+        result = self.checkout(base, state, [server.proc.pid, *workers], name=label.replace("-", "_"))
         result["stripe_latency_ms"] = ms
+        result["gunicorn_threads"] = threads or gunicorn_threads()
         self.stop_server(server)
         self.stop_server(proxy)
         self.verify(db, state, result)
-        self.results["stripe_latency_whatif"] = result
+        if threads:
+            self.results.setdefault("stripe_latency_threads", {})[str(threads)] = result
+        else:
+            self.results["stripe_latency_whatif"] = result
 
     def profile_pass(self, db: str, state: dict) -> None:
         """Profile the slowest measured scenario again under py-spy (not part of the numbers)."""
@@ -878,23 +916,42 @@ class Bench:
         """The product list (cache hit and miss) on every scale size: all databases seeded and all
         servers up first (an idle gunicorn costs nothing), then measured interleaved."""
         sizes = [int(x) for x in self.args.scale.split(",") if x.strip()]
-        if not sizes or not self.wanted("product_list"):
+        if not sizes or not (self.wanted("product_list") or self.wanted("web_list_all")):
             return
         states, servers, specs = {}, [], []
         for size in sizes:
             _, states[size] = self.setup_database(size, 0)
+        web_size = sizes[0]  # the storefront's whole list (capped) at the smallest size (1,000)
         for size in sizes:
             server, base, workers = self.start_server(f"novacart_bench_{size}", str(size))
             servers.append(server)
-            common = {"base": base, "pids": [server.proc.pid, *workers], "paths": [states[size]["list_path"]]}
+            pids = [server.proc.pid, *workers]
+            common = {"base": base, "pids": pids, "paths": [states[size]["list_path"]]}
             specs.append({"name": f"product_list_{size}", **common})
             specs.append({"name": f"product_list_miss_{size}", "unique": True, **common})
+            if size == web_size and self.wanted("web_list_all"):
+                web = {"paths": [states[size]["web_list_all_path"]]}
+                specs.append({"name": f"web_list_all_{size}", "base": base, "pids": pids, **web})
+                nc_server, nc_base, nc_workers = self.start_server(
+                    f"novacart_bench_{size}", f"{size}-nocache", extra_env={"CATALOG_CACHE_SECONDS": "0"}
+                )
+                servers.append(nc_server)
+                nc = {"base": nc_base, "pids": [nc_server.proc.pid, *nc_workers]}
+                specs.append({"name": f"web_list_all_nocache_{size}", **nc, **web})
         measured = self.read_scenarios(specs)
         for server in servers:
             self.stop_server(server)
         for size in sizes:
             hit, miss = measured[f"product_list_{size}"], measured[f"product_list_miss_{size}"]
             self.results["scale"][str(size)] = _scale_row(hit, miss, states[size])
+        if f"web_list_all_{web_size}" in measured:
+            self.results["web_list_all"] = {
+                "products_total": states[web_size]["products_total"],
+                "products_returned": states[web_size]["web_list_all_products"],
+                "path": states[web_size]["web_list_all_path"],
+                "hit": measured[f"web_list_all_{web_size}"],
+                "nocache": measured[f"web_list_all_nocache_{web_size}"],
+            }
 
     def execute(self) -> Path:
         log(f"results in {self.out_dir.relative_to(ROOT)}")
@@ -918,6 +975,19 @@ class Bench:
         results_file.write_text(json.dumps(self.results, indent=2))
         (BENCH / "results" / "latest.json").write_text(json.dumps(self.results, indent=2))
         return results_file
+
+
+UNCACHED_SCENARIOS = ("product_list_nocache", "product_detail_nocache", "web_list_nocache")
+
+
+def reads_detail_paths(state: dict) -> list[str]:
+    return [f"/api/products/{pk}/" for pk in state["detail_ids"]]
+
+
+def gunicorn_threads() -> int | None:
+    """GUNICORN_THREADS as gunicorn.conf.py reads it (its default 4 when unset)."""
+    value = os.environ.get("GUNICORN_THREADS", "").strip()
+    return int(value) if value else 4
 
 
 def _raise_interrupt(*_) -> None:
@@ -1003,8 +1073,8 @@ def _scale_row(hit: dict, miss: dict, state: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description="NovaCart benchmark (loopback only).")
     add = parser.add_argument
-    add("--duration", type=float, default=15, help="seconds per measured scenario")
-    add("--warmup", type=float, default=3, help="seconds of unmeasured warm-up per scenario")
+    add("--duration", type=float, default=10, help="seconds per measured scenario (all rounds)")
+    add("--warmup", type=float, default=2, help="seconds of unmeasured warm-up per scenario")
     add("--rounds", type=int, default=5, help="interleaved rounds per read scenario (median reported)")
     add("--connections", type=int, default=50, help="concurrent connections (read scenarios)")
     add("--threads", type=int, default=1, help="wrk threads")
@@ -1029,7 +1099,22 @@ def main() -> None:
     add("--write-report", action="store_true", help="render BENCHMARKS.md at the repository root")
     add("--wait-quiet", type=float, default=0, help="wait up to this many seconds for an idle machine")
     add("--no-redis", action="store_true", help="in-process cache and eager Celery instead of Redis")
+    add(
+        "--no-compare-threads",
+        dest="compare_threads",
+        action="store_false",
+        help="skip the Stripe-delay checkout with 1 gunicorn thread per worker",
+    )
+    add(
+        "--quick",
+        action="store_true",
+        help="a short subset (1,000 products, no scale run, no profile, no thread comparison, "
+        "5 s per scenario); the report goes to bench/results/ unless --write-report",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.products, args.scale, args.profile, args.compare_threads = 1000, "", "none", False
+        args.duration, args.warmup, args.rounds = 5, 1, 5
 
     bench = Bench(args)
     results_file = bench.execute()

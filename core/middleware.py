@@ -1,11 +1,15 @@
-"""One structured log line per request, an `X-Request-ID` accepted or generated, and a 503 (not a
-500) while the database is unreachable."""
+"""One structured log line per request, an `X-Request-ID` accepted or generated, a 503 (not a
+500) while the database is unreachable, and the browser-only middleware (session, session user,
+messages) skipped on the token API's paths."""
 
 import logging
 import re
 import time
 import uuid
 
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
@@ -41,7 +45,8 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get("X-Request-ID", "")
+        # META, not `request.headers`: the latter builds a dict of every header on first use.
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
@@ -49,18 +54,20 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
-            # The path only: query strings can carry tokens, bodies and headers are never logged.
-            logger.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "user_id": _user_id(request),
-                },
-            )
+            # The record's fields are only built when the line is written (LOG_LEVEL INFO or lower).
+            if logger.isEnabledFor(logging.INFO):
+                # The path only: query strings can carry tokens, bodies and headers are never logged.
+                logger.info(
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": request.method,
+                        "path": request.path,
+                        "status": response.status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "user_id": _user_id(request),
+                    },
+                )
         finally:
             request_id_var.reset(token)
         return response
@@ -90,3 +97,40 @@ class DatabaseUnavailableMiddleware:
         )
         response["Retry-After"] = "5"
         return response
+
+
+# --- Browser-only middleware, skipped on the token API -----------------------------------------
+# The API under /api/ authenticates with JWT only (REST_FRAMEWORK's DEFAULT_AUTHENTICATION_CLASSES;
+# no view has SessionAuthentication) and every view there is a DRF view, which is csrf_exempt
+# (core/tests/test_api_middleware.py holds both). A session, a session-backed `request.user` and
+# flash messages serve no one on those paths, but each costs work on every request (session store
+# and message storage objects, the lazy user, response hooks). The admin, and the API's browser
+# pages (Swagger UI, ReDoc, the schema they load), keep them all.
+# CsrfViewMiddleware stays Django's own, everywhere (`check --deploy` looks for it by name, and its
+# cost on an API request is one cookie lookup: DRF views are exempt from its check).
+_BROWSER_API_PREFIXES = ("/api/docs/", "/api/redoc/", "/api/schema/")
+
+
+def is_token_api_path(path: str) -> bool:
+    """True for the JWT API's paths, where no browser session is used."""
+    return path.startswith("/api/") and not path.startswith(_BROWSER_API_PREFIXES)
+
+
+class _SkippedOnTokenApi:
+    def __call__(self, request):
+        if is_token_api_path(request.path_info):
+            return self.get_response(request)  # sync, or a coroutine the async handler awaits
+        return super().__call__(request)
+
+
+class SessionMiddleware(_SkippedOnTokenApi, DjangoSessionMiddleware):
+    """Django's SessionMiddleware, except on the token API's paths."""
+
+
+class AuthenticationMiddleware(_SkippedOnTokenApi, DjangoAuthenticationMiddleware):
+    """Django's AuthenticationMiddleware (the session user), except on the token API's paths, where
+    DRF's JWT authentication sets `request.user` (on the Django request too) when the view runs."""
+
+
+class MessageMiddleware(_SkippedOnTokenApi, DjangoMessageMiddleware):
+    """Django's MessageMiddleware (the admin's flash messages), except on the token API's paths."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 from rest_framework.fields import Field, SkipField
-from rest_framework.relations import PKOnlyObject
+from rest_framework.relations import PKOnlyObject, RelatedField
 
 _GENERIC = object()
 
@@ -19,9 +19,11 @@ class PrebuiltFieldsMixin:
     serializer field and works out uniqueness validators, on every instance: for a product
     detail that was a quarter of the request. The result depends only on the class (its `Meta`
     and declared fields), so it is computed once per class and kept as a prototype that is never
-    bound or used. Each instance gets new field objects made from the prototype's constructor
-    arguments (what `Field.__deepcopy__` does, without deep-copying immutable arguments; nested
-    serializers are deep-copied as DRF does), so no field, its parent or its context is ever
+    bound or used. Each instance gets new field objects: a plain field is a clone of the unbound
+    prototype (its attribute dict copied: what its constructor set, without running it again);
+    a relation is rebuilt from the prototype's constructor arguments (what `Field.__deepcopy__`
+    does, without deep-copying immutable arguments); nested serializers and fields holding
+    another field are deep-copied as DRF does. So no field, its parent or its context is ever
     shared between requests or threads.
 
     Not for a serializer whose `get_fields()` depends on the instance, its data or its context,
@@ -30,11 +32,15 @@ class PrebuiltFieldsMixin:
 
     def get_fields(self):
         cls = type(self)
-        prototype = cls.__dict__.get("_prebuilt_fields")
-        if prototype is None:
+        plan = cls.__dict__.get("_prebuilt_plan")
+        if plan is None:
             prototype = super().get_fields()
-            cls._prebuilt_fields = prototype  # a race builds it twice, identically: harmless
-        return {name: _fresh(field) for name, field in prototype.items()}
+            plan = [(name, field, _copy_maker(field)) for name, field in prototype.items()]
+            # A race builds them twice, identically: harmless. The plan is set last: a reader that
+            # sees it sees the prototype too.
+            cls._prebuilt_fields = prototype
+            cls._prebuilt_plan = plan
+        return {name: make(field) for name, field, make in plan}
 
     def to_representation(self, instance):
         """DRF's `Serializer.to_representation`, with the readable fields listed once per serializer
@@ -76,9 +82,38 @@ def _plain_attribute(field: Field) -> str | None:
 
 
 def _fresh(field: serializers.Field) -> serializers.Field:
-    if isinstance(field, serializers.BaseSerializer):
-        return copy.deepcopy(field)  # its child and its own fields must not be shared
+    return _copy_maker(field)(field)
+
+
+def _deep_copy(field: serializers.Field) -> serializers.Field:
+    return copy.deepcopy(field)  # a nested serializer: its child and its own fields are not shared
+
+
+def _construct(field: serializers.Field) -> serializers.Field:
     return field.__class__(*field._args, **field._kwargs)
+
+
+def _clone(field: serializers.Field) -> serializers.Field:
+    """A new field object with the unbound prototype's attributes: what its constructor would set
+    (the constructor ran once, for the prototype), for a fraction of the cost. `bind()` then sets
+    the clone's own parent, name and source; the prototype is never bound."""
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    return clone
+
+
+def _copy_maker(field: serializers.Field):
+    """How to give an instance its own copy of a prototype field. A nested serializer, or a field
+    that holds another field (a ManyRelatedField's child relation, a ListField's child), is
+    deep-copied as DRF copies declared fields, so the inner field is never shared either; a
+    relation is rebuilt from its arguments; a plain field is cloned."""
+    if isinstance(field, serializers.BaseSerializer):
+        return _deep_copy
+    if any(isinstance(value, Field) for value in vars(field).values()):
+        return _deep_copy  # DRF's own copy: the inner (already bound) field is copied too
+    if isinstance(field, RelatedField):
+        return _construct
+    return _clone
 
 
 class PrebuiltModelSerializer(PrebuiltFieldsMixin, serializers.ModelSerializer):

@@ -132,6 +132,8 @@ class WebProductSerializer(WebBookSerializer):
     class Meta(WebBookSerializer.Meta):
         fields = [*WebBookSerializer.Meta.fields, "description"]
         read_only_fields = fields
+        # The model columns these fields read: the storefront list loads only these.
+        columns = ("id", "brand", "name", "price", "image", "description")
 
 
 class WebProductListQuerySerializer(serializers.Serializer):

@@ -9,6 +9,9 @@ import re
 import pytest
 from django.conf import settings
 from django.test import RequestFactory
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from core.logging import REDACTED, RedactingJsonFormatter, RequestIdFilter, request_id_var
 from users.tests.factories import DEFAULT_PASSWORD
@@ -208,3 +211,64 @@ def test_a_logged_request_object_shows_no_query_string(format_record):
     text, line = format_record("Internal Server Error: %s", request.path, request=request, status_code=500)
     assert "query-secret-456" not in text
     assert line["request"] == "GET /api/me/"
+
+
+# --- the quick path of scrub_text ---------------------------------------------------------------------
+_FRAGMENTS = [
+    "GET",
+    "/api/products/12/",
+    "request",
+    "INFO",
+    "novacart.request",
+    " ",
+    "=",
+    ":",
+    "'",
+    '"',
+    ",",
+    "@",
+    "password",
+    "PassWd",
+    "secret",
+    "client_secret",
+    "token",
+    "Api-Key",
+    "api_key",
+    "apikey",
+    "Authorization",
+    "access",
+    "REFRESH",
+    "Bearer",
+    "basic",
+    "eyJhbGciOi",
+    ".",
+    "eyJzdWIi",
+    "abc_DEF-12",
+    "redis://",
+    "postgres://user:pw@db",
+    "sk_test_123456789",
+    "rk_live_abcdefg",
+    "whsec_0123456789",
+    "sk_",
+    "ey",
+    "J",
+    "://",
+    "x",
+    "2026-12-06T04:11:45.771+00:00",
+]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12).map("".join) | st.text(max_size=40))
+@hypothesis_settings(max_examples=400, deadline=None)
+def test_scrub_text_skips_only_texts_no_pattern_can_change(text):
+    """The cheap pre-check never lets through a text that one of the five patterns would change."""
+    from core.logging import _scrub_text_fully, scrub_text
+
+    assert scrub_text(text) == _scrub_text_fully(text)
+
+
+def test_a_request_line_without_secrets_is_not_rewritten():
+    from core.logging import scrub_text
+
+    for text in ("GET", "/api/products/12/", "novacart.request", "2026-12-06T04:11:45.771+00:00"):
+        assert scrub_text(text) is text

@@ -102,3 +102,37 @@ def test_a_missing_attribute_still_gets_drfs_error():
         AttributeError, match="Got AttributeError when attempting to get a value for field `nope`"
     ):
         _ = Broken(ProductFactory()).data
+
+
+def test_plain_fields_are_clones_and_fields_holding_fields_are_rebuilt(products):
+    """The prototype's plain fields are cloned (their attribute dict copied); a relation is rebuilt;
+    a field holding another field is deep-copied, so the inner field is not shared either."""
+    from core.serializers import _clone, _construct, _copy_maker, _deep_copy
+
+    class Shapes(PrebuiltFieldsMixin, serializers.ModelSerializer):
+        tags = serializers.ListField(child=serializers.CharField(), source="brand_list", read_only=True)
+        category = serializers.PrimaryKeyRelatedField(read_only=True)
+        nested = CategoryOutputSerializer(source="category", read_only=True)
+
+        class Meta:
+            model = ProductFactory._meta.model
+            fields = ["id", "name", "price", "tags", "category", "nested"]
+
+    products[0].brand_list = ["a", "b"]
+    first = Shapes(products[0], context={"request": _request()})
+    second = Shapes(products[0], context={"request": _request("other.test")})
+    assert first.data["tags"] == ["a", "b"] and first.data["price"] == "10.50"
+    assert second.data == first.data
+
+    makers = {name: make for name, _field, make in Shapes.__dict__["_prebuilt_plan"]}
+    assert makers["name"] is _clone and makers["price"] is _clone
+    assert makers["tags"] is _deep_copy  # holds its child field
+    assert makers["category"] is _construct
+    assert makers["nested"] is _deep_copy
+    assert first.fields["tags"].child is not second.fields["tags"].child
+    assert first.fields["name"] is not second.fields["name"]
+    # Binding a clone never reaches the prototype.
+    prototype = Shapes.__dict__["_prebuilt_fields"]
+    assert first.fields["name"].parent is first
+    assert prototype["name"].parent is None and prototype["name"].field_name is None
+    assert _copy_maker(prototype["price"]) is _clone

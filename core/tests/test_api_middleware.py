@@ -1,0 +1,107 @@
+"""The browser-only middleware (session, session user, messages) is skipped on the JWT
+API's paths (core/middleware.py), and that changes nothing anyone sees: the API authenticates by
+JWT only and all its views are CSRF-exempt DRF views, while the admin and the API docs pages keep
+the full stack."""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.settings import api_settings
+
+from core.middleware import is_token_api_path
+from products.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _api_views(resolver: URLResolver | None = None, prefix: str = "/") -> list[tuple[str, object]]:
+    """(route, view callback) of every URL pattern, depth first."""
+    found = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(entry.pattern).lstrip("^").removesuffix("$")
+        if isinstance(entry, URLPattern):
+            found.append((route, entry.callback))
+        else:
+            found += _api_views(entry, route)
+    return found
+
+
+def test_the_api_uses_no_session_authentication():
+    assert SessionAuthentication not in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    for route, callback in _api_views():
+        view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        classes = getattr(view_class, "authentication_classes", ())
+        assert not any(issubclass(c, SessionAuthentication) for c in classes), route
+
+
+def test_every_token_api_view_is_csrf_exempt():
+    """So a session-based CSRF check can never be what protects them."""
+    api = [(route, cb) for route, cb in _api_views() if is_token_api_path(route)]
+    assert len(api) > 30
+    for route, callback in api:
+        assert getattr(callback, "csrf_exempt", False), route
+
+
+@pytest.mark.parametrize(
+    ("path", "token_api"),
+    [
+        ("/api/products/", True),
+        ("/api/web/products/", True),
+        ("/api/token/", True),
+        ("/api/docs/", False),
+        ("/api/redoc/", False),
+        ("/api/schema/", False),
+        ("/admin/", False),
+        ("/admin/login/", False),
+        ("/", False),
+    ],
+)
+def test_which_paths_skip_the_browser_middleware(path, token_api):
+    assert is_token_api_path(path) is token_api
+
+
+def test_an_api_request_gets_no_session_no_session_user_no_messages():
+    response = Client().get("/api/products/")
+
+    assert response.status_code == 200
+    request = response.wsgi_request
+    assert not hasattr(request, "session")
+    assert not hasattr(request, "_messages")
+    assert "csrftoken" not in response.cookies and "sessionid" not in response.cookies
+    assert "Cookie" not in response.get("Vary", "")
+    # Set by DRF's JWT authentication when the view ran, as before.
+    assert request.user.is_anonymous
+
+
+def test_the_admin_keeps_session_csrf_and_messages(staff_user):
+    client = Client(enforce_csrf_checks=True)
+    login_page = client.get("/admin/login/")
+    assert login_page.status_code == 200
+    assert hasattr(login_page.wsgi_request, "session")
+    assert "csrftoken" in login_page.cookies
+
+    client.force_login(staff_user)
+    index = client.get("/admin/")
+    assert index.status_code == 200
+    assert index.wsgi_request.user == staff_user
+    assert hasattr(index.wsgi_request, "_messages")
+
+
+def test_an_admin_session_does_not_authenticate_api_requests(staff_user):
+    """JWT only, as before: a staff member signed in to the admin is anonymous to the API."""
+    ProductFactory(is_active=False)
+    client = Client()
+    client.force_login(staff_user)
+
+    assert client.get("/api/me/").status_code == 401
+    assert client.get("/api/products/").json()["count"] == 0
+
+
+def test_the_middleware_list_keeps_djangos_order():
+    names = [name.rsplit(".", 1)[1] for name in settings.MIDDLEWARE]
+    assert names.index("SessionMiddleware") < names.index("CsrfViewMiddleware")
+    assert names.index("SessionMiddleware") < names.index("AuthenticationMiddleware")
+    assert names.index("AuthenticationMiddleware") < names.index("MessageMiddleware")
+    assert names[-1] == "AxesMiddleware"
