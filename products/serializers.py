@@ -224,6 +224,66 @@ class ProductOutputSerializer(PrebuiltModelSerializer):
         return settings.CURRENCY
 
 
+# --- Output fast path -----------------------------------------------------------------------
+# The responses of catalog, cart and wishlist reads are built by these plain functions: the same
+# dicts `ProductOutputSerializer` gives (keys, order, Decimal strings, DRF's datetime format,
+# absolute image URLs), without building and walking DRF field objects per request and per row.
+# The serializer stays the schema (drf-spectacular) and the reference:
+# `products/tests/test_output_fast_path.py` pins the two equal, so they cannot drift apart.
+
+# Unbound, stateless DRF fields: their `to_representation` is DRF's own formatting.
+_PRICE = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
+_DATETIME = serializers.DateTimeField(read_only=True)
+
+
+def _datetime(value):
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def category_brief_output(category: Category | None) -> dict | None:
+    """`CategoryBriefSerializer`'s `{id, name, slug}`, or None."""
+    if category is None:
+        return None
+    return {"id": category.pk, "name": category.name, "slug": category.slug}
+
+
+def product_output(product: Product, request) -> dict:
+    """The contract's product object (`ProductOutputSerializer(product, context={"request":
+    request}).data`). `variants` and `options` are present when the variants prefetch
+    (`selectors.product_variants_prefetch`) was run, left out otherwise, as the serializer does."""
+    data = {
+        "id": product.pk,
+        "name": product.name,
+        "slug": product.slug,
+        "brand": product.brand,
+        "sku": product.sku,
+        "description": product.description,
+        "price": None if product.price is None else _PRICE.to_representation(product.price),
+        "currency": settings.CURRENCY,
+        "stock": product.stock,
+        "in_stock": product.stock > 0,
+        "image": absolute_media_url(product.image, request),
+        "category": category_brief_output(product.category) if product.category_id is not None else None,
+        "is_active": product.is_active,
+        "created_at": _datetime(product.created_at),
+        "updated_at": _datetime(product.updated_at),
+    }
+    variants = getattr(product, VARIANTS_ATTR, None)
+    if variants is not None:
+        data["variants"] = [variant_dict(variant) for variant in variants]
+        data["options"] = options_summary(variants)
+    return data
+
+
+def wishlist_item_output(item: WishlistItem, request) -> dict:
+    """`WishlistItemOutputSerializer`'s `{id, product, added_at}`."""
+    return {
+        "id": item.pk,
+        "product": product_output(item.product, request),
+        "added_at": _datetime(item.added_at),
+    }
+
+
 @extend_schema_serializer(component_name="WishlistItem")
 class WishlistItemOutputSerializer(PrebuiltModelSerializer):
     product = ProductOutputSerializer(read_only=True)

@@ -31,7 +31,9 @@ from .serializers import (
     VariantOutputSerializer,
     WishlistAddInputSerializer,
     WishlistItemOutputSerializer,
+    product_output,
     variant_dict,
+    wishlist_item_output,
 )
 
 CATEGORY_PARAM = OpenApiParameter(
@@ -110,19 +112,19 @@ class ProductViewSet(viewsets.ModelViewSet):
             selectors.product_variants_prefetch(user=request.user)
         )
         page = self.paginate_queryset(queryset)
-        serializer = self.get_serializer(page, many=True)
-        return self.get_paginated_response(serializer.data)
+        # The plain-dict fast path (equal to ProductOutputSerializer's output, pinned by a test).
+        return self.get_paginated_response([product_output(product, request) for product in page])
 
     @method_decorator(cache_anonymous)
     def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
+        return Response(product_output(self.get_object(), request))
 
     def _output(self, product, status_code=status.HTTP_200_OK) -> Response:
         # Re-read the variants after a write (the prefetch of get_object() predates it).
         if hasattr(product, selectors.VARIANTS_ATTR):
             delattr(product, selectors.VARIANTS_ATTR)
         prefetch_related_objects([product], selectors.product_variants_prefetch(user=self.request.user))
-        return Response(self.get_serializer(product).data, status=status_code)
+        return Response(product_output(product, self.request), status=status_code)
 
     def create(self, request, *args, **kwargs):
         serializer = ProductInputSerializer(data=request.data)
@@ -338,6 +340,10 @@ class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             selectors.product_variants_prefetch(user=None, lookup="product__variants")
         )
 
+    def list(self, request, *args, **kwargs):
+        items = self.get_queryset()
+        return Response([wishlist_item_output(item, request) for item in items])
+
     def create(self, request, *args, **kwargs):
         serializer = WishlistAddInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -346,7 +352,8 @@ class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
         prefetch_related_objects([item.product], selectors.product_variants_prefetch(user=None))
         return Response(
-            self.get_serializer(item).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            wishlist_item_output(item, request),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
     def destroy(self, request, *args, **kwargs):

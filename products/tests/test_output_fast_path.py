@@ -1,0 +1,150 @@
+"""The catalog's plain-dict output (`product_output`, `wishlist_item_output`) stays equal to the DRF
+serializers it replaces in responses (`ProductOutputSerializer`, `WishlistItemOutputSerializer`):
+same keys in the same order, same Decimal strings, DRF's datetime format, absolute image URLs,
+variants and options as each caller may see them. The serializers are the schema; these tests
+keep the fast path from drifting away from them."""
+
+from decimal import Decimal
+
+import pytest
+from django.db.models import prefetch_related_objects
+from django.test import RequestFactory
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+
+from products import selectors
+from products.models import Product
+from products.serializers import (
+    ProductOutputSerializer,
+    WishlistItemOutputSerializer,
+    product_output,
+    wishlist_item_output,
+)
+
+from .factories import CategoryFactory, ProductFactory, ProductVariantFactory, WishlistItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def rendered(data) -> bytes:
+    return JSONRenderer().render(data)
+
+
+@pytest.fixture
+def catalog():
+    """Products that exercise every branch of the output."""
+    parent = CategoryFactory(name="Clothing", slug="clothing")
+    shirts = CategoryFactory(name="Shirts", slug="shirts", parent=parent)
+    sized = ProductFactory(
+        name="Tee",
+        price=Decimal("1234567.5"),
+        stock=0,
+        category=shirts,
+        brand="",
+        description="Multi\nline ✓ «quoted»",
+        default_variant=False,
+    )
+    ProductVariantFactory(product=sized, sku="TEE-S-RED", options={"Size": "S", "Colour": "Red"}, price="9.9")
+    ProductVariantFactory(product=sized, sku="TEE-M-RED", options={"Size": "M", "Colour": "Red"}, stock=0)
+    ProductVariantFactory(
+        product=sized, sku="TEE-XL-BLUE", options={"Size": "XL", "Colour": "Blue"}, is_active=False
+    )
+    ProductVariantFactory(product=sized, sku="TEE-L-BLUE", options={"Colour": "Blue", "Size": "L"}, price="0")
+    sized.image.name = "products/tee shirt.png"
+    sized.save(update_fields=["image"])
+    plain = ProductFactory(name="Mug", price=Decimal("0"), stock=3, category=None)
+    hidden = ProductFactory(name="Old", is_active=False, category=parent)
+    return [sized, plain, hidden]
+
+
+def assert_same(fast, reference):
+    assert fast == reference
+    assert list(fast) == list(reference)  # key order
+    assert rendered(fast) == rendered(reference)  # the bytes a client gets
+
+
+@pytest.mark.parametrize("staff", [False, True])
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_product_output_equals_the_serializer(catalog, staff_user, staff, tz):
+    user = staff_user if staff else None
+    request = RequestFactory().get("/api/products/", HTTP_HOST="testserver")
+    products = list(
+        selectors.product_detail_queryset(user=user).order_by("id")
+        if staff
+        else Product.objects.order_by("id")
+    )
+    if not staff:
+        prefetch_related_objects(products, selectors.product_variants_prefetch(user=None))
+    with timezone.override(tz):
+        for product in products:
+            reference = ProductOutputSerializer(product, context={"request": request}).data
+            fast = product_output(product, request)
+            assert_same(fast, reference)
+            assert fast["variants"] == reference["variants"]
+        many = ProductOutputSerializer(products, many=True, context={"request": request}).data
+        assert rendered([product_output(product, request) for product in products]) == rendered(many)
+    sized = products[0]
+    fast = product_output(sized, request)
+    assert fast["image"] == "http://testserver/media/products/tee%20shirt.png"
+    assert [variant["sku"] for variant in fast["variants"]] == (
+        ["TEE-S-RED", "TEE-M-RED", "TEE-XL-BLUE", "TEE-L-BLUE"]
+        if staff
+        else ["TEE-S-RED", "TEE-M-RED", "TEE-L-BLUE"]
+    )
+    assert fast["price"] == "1234567.50"
+
+
+def test_product_output_without_the_variants_prefetch_leaves_them_out(catalog):
+    request = RequestFactory().get("/")
+    product = Product.objects.select_related("category").get(pk=catalog[0].pk)
+    reference = ProductOutputSerializer(product, context={"request": request}).data
+    assert "variants" not in reference
+    assert_same(product_output(product, request), reference)
+
+
+def test_product_output_without_a_request_gives_relative_image_urls(catalog):
+    product = Product.objects.get(pk=catalog[0].pk)
+    assert_same(product_output(product, None), ProductOutputSerializer(product).data)
+
+
+def test_wishlist_item_output_equals_the_serializer(catalog, user):
+    WishlistItemFactory(user=user, product=catalog[0])
+    WishlistItemFactory(user=user, product=catalog[1])
+    request = RequestFactory().get("/api/wishlist/")
+    items = list(
+        selectors.wishlist_item_list(user=user).prefetch_related(
+            selectors.product_variants_prefetch(user=None, lookup="product__variants")
+        )
+    )
+    assert len(items) == 2
+    for item in items:
+        assert_same(
+            wishlist_item_output(item, request),
+            WishlistItemOutputSerializer(item, context={"request": request}).data,
+        )
+
+
+def _reference_detail(response, user):
+    product = selectors.product_detail_queryset(user=user).get(pk=response.json()["id"])
+    return rendered(ProductOutputSerializer(product, context={"request": response.wsgi_request}).data)
+
+
+@pytest.mark.parametrize("who", ["anonymous", "staff"])
+def test_http_detail_and_list_bytes_equal_the_serializer(catalog, api_client, staff_client, staff_user, who):
+    client, user = (staff_client, staff_user) if who == "staff" else (api_client, None)
+    for product in catalog[:2] + (catalog[2:] if who == "staff" else []):
+        response = client.get(f"/api/products/{product.pk}/")
+        assert response.status_code == 200
+        assert response.content == _reference_detail(response, user)
+
+    response = client.get("/api/products/?ordering=price")
+    assert response.status_code == 200
+    body = response.json()
+    queryset = selectors.product_list(filters={"ordering": "price"}, user=user).prefetch_related(
+        selectors.product_variants_prefetch(user=user)
+    )
+    reference = ProductOutputSerializer(
+        list(queryset[:20]), many=True, context={"request": response.wsgi_request}
+    )
+    assert rendered(body["results"]) == rendered(reference.data)
+    assert len(body["results"]) == (3 if who == "staff" else 2)
