@@ -48,6 +48,33 @@ def cart_detail(*, user) -> Cart:
     return cart_prefetch(cart=cart_get_or_create(user=user))
 
 
+def cart_read(*, user) -> Cart:
+    """`cart_detail` for a read, in one query when the cart has lines: the lines with their cart
+    (and its coupon), products, categories and variants joined in. An empty (or missing) cart
+    takes one more query (the cart alone; created on first use)."""
+    items = list(cart_items_queryset().filter(cart__user=user).select_related("cart__promotion"))
+    if items:
+        cart = items[0].cart
+        for item in items:
+            item.cart = cart  # one cart object for every line, as a prefetch gives
+    else:
+        cart = Cart.objects.select_related("promotion").filter(user=user).first()
+        if cart is None:
+            from .services import cart_get_or_create  # services import this module
+
+            cart = cart_get_or_create(user=user)
+    # What `cart_prefetch` leaves: `cart.items.all()` reads these rows without a query.
+    cart._prefetched_objects_cache = {"items": _prefetched(cart, items)}
+    return cart
+
+
+def _prefetched(cart: Cart, items: list[CartItem]):
+    queryset = cart.items.all()
+    queryset._result_cache = items
+    queryset._prefetch_done = True
+    return queryset
+
+
 def cart_line_total(*, item: CartItem) -> Decimal:
     """The line at the variant's current price (`pricing.line_total`)."""
     return pricing.line_total(price=item.variant.price, quantity=item.quantity)

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from core.ids import id_field
 from core.serializers import PrebuiltModelSerializer
-from products.serializers import ProductOutputSerializer
+from products.serializers import ProductOutputSerializer, product_output
 from promotions.models import PromotionKind
 
 from .models import Cart, CartItem
@@ -126,6 +126,65 @@ class CartOutputSerializer(PrebuiltModelSerializer):
 
     def get_currency(self, obj: Cart) -> str:
         return settings.CURRENCY
+
+
+# --- Output fast path ----------------------------------------------------------------------
+# The cart responses are built by `cart_output`: the dicts `CartOutputSerializer` gives, without
+# DRF's field objects per request and per line. The serializers above stay the schema and the
+# reference; `cart/tests/test_output_fast_path.py` pins the two equal.
+
+_UNIT_PRICE = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
+_DATETIME = serializers.DateTimeField(read_only=True)
+
+
+def cart_item_output(item: CartItem, request) -> dict:
+    """`CartItemOutputSerializer`'s line."""
+    variant = item.variant
+    return {
+        "id": item.pk,
+        "product": product_output(item.product, request),
+        "variant": {
+            "id": variant.pk,
+            "sku": variant.sku,
+            # DictField(child=CharField()): string keys, string values, None kept.
+            "options": {
+                str(name): None if value is None else str(value)
+                for name, value in (variant.options or {}).items()
+            },
+        },
+        "quantity": item.quantity,
+        "unit_price": None if variant.price is None else _UNIT_PRICE.to_representation(variant.price),
+        "line_total": str(cart_line_total(item=item)),
+    }
+
+
+def cart_output(cart: Cart, request) -> dict:
+    """`CartOutputSerializer(cart, context={"request": request}).data`, from the same selectors."""
+    items = list(cart.items.all())
+    pricing = cart_pricing(cart=cart)
+    evaluation = pricing.evaluation
+    coupon = None
+    if evaluation is not None:
+        promotion = cart.promotion
+        coupon = {
+            "code": promotion.code,
+            "kind": promotion.kind,
+            "value": str(promotion.value),
+            "applicable": evaluation.applicable,
+            "reason": evaluation.error.message if evaluation.error else None,
+            "reason_code": evaluation.error.code if evaluation.error else None,
+        }
+    return {
+        "id": cart.pk,
+        "items": [cart_item_output(item, request) for item in items],
+        "total_items": cart_total_items(items=items),
+        "subtotal": str(pricing.subtotal),
+        "coupon": coupon,
+        "discount_total": str(pricing.discount_total),
+        "total": str(pricing.total),
+        "currency": settings.CURRENCY,
+        "updated_at": None if cart.updated_at is None else _DATETIME.to_representation(cart.updated_at),
+    }
 
 
 # --- Input --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from core.ids import path_id
 
 from . import services
-from .selectors import cart_detail, cart_products_variants
+from .selectors import cart_products_variants, cart_read
 from .serializers import (
     CartAddInputSerializer,
     CartCouponInputSerializer,
@@ -16,6 +16,7 @@ from .serializers import (
     CartItemIdsInputSerializer,
     CartOutputSerializer,
     CartUpdateInputSerializer,
+    cart_output,
 )
 
 ITEM_ID_PARAMETER = OpenApiParameter(
@@ -39,7 +40,8 @@ class CartViewSet(viewsets.GenericViewSet):
 
     def _cart_response(self, cart, status_code: int = status.HTTP_200_OK) -> Response:
         cart_products_variants(cart=cart, user=self.request.user)
-        return Response(self.get_serializer(cart).data, status=status_code)
+        # The plain-dict fast path (equal to CartOutputSerializer's output, pinned by a test).
+        return Response(cart_output(cart, self.request), status=status_code)
 
     @extend_schema(
         operation_id="cart_retrieve",
@@ -47,7 +49,7 @@ class CartViewSet(viewsets.GenericViewSet):
         responses={200: CartOutputSerializer, **ERROR_RESPONSES},
     )
     def retrieve(self, request: Request) -> Response:
-        return self._cart_response(cart_detail(user=request.user))
+        return self._cart_response(cart_read(user=request.user))
 
     @extend_schema(
         operation_id="cart_add",
