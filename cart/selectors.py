@@ -32,9 +32,7 @@ def cart_products_variants(*, cart: Cart, user) -> Cart:
     """Load the variants the line products show (`product.variants` / `options` of the canonical
     cart output) for every line at once: one query, whatever the number of lines. Only the
     canonical output needs them; the storefront face and checkout skip it."""
-    products = [item.product for item in cart.items.all()]
-    if products:
-        prefetch_related_objects(products, product_selectors.product_variants_prefetch(user=user))
+    product_selectors.product_variants_attach([item.product for item in cart.items.all()], user=user)
     return cart
 
 

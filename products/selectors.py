@@ -8,7 +8,7 @@ recursive SQL query per request.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -118,6 +118,30 @@ def product_variants_prefetch(*, user, lookup: str = "variants") -> Prefetch:
     if not _is_staff(user):
         qs = qs.filter(is_active=True)
     return Prefetch(lookup, queryset=qs, to_attr=VARIANTS_ATTR)
+
+
+def product_variants_attach(products: Iterable[Product], *, user) -> None:
+    """What `product_variants_prefetch` gives (`<product>.listed_variants`: the variants `user` may
+    see, in id order, each with its product cached), for products already loaded: one query for
+    all of them, without the prefetch machinery (a quarter of an uncached list page's CPU). The
+    same product may come twice (two cart lines of one product): each copy gets the list."""
+    products = list(products)
+    if not products:
+        return
+    qs = ProductVariant.objects.filter(product_id__in={product.pk for product in products}).order_by(
+        "product_id", "id"
+    )
+    if not _is_staff(user):
+        qs = qs.filter(is_active=True)
+    by_product: dict[int, list[ProductVariant]] = defaultdict(list)
+    for variant in qs:
+        by_product[variant.product_id].append(variant)
+    cache_product = ProductVariant.product.field.set_cached_value
+    for product in products:
+        variants = by_product.get(product.pk, [])
+        for variant in variants:
+            cache_product(variant, product)
+        setattr(product, VARIANTS_ATTR, variants)
 
 
 def product_detail_queryset(*, user) -> QuerySet[Product]:

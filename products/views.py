@@ -1,6 +1,5 @@
 """Catalog, category and wishlist endpoints: input serializer -> service -> output serializer."""
 
-from django.db.models import prefetch_related_objects
 from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -101,29 +100,29 @@ class ProductViewSet(viewsets.ModelViewSet):
     filterset_class = ProductFilter
 
     def get_queryset(self):
-        return selectors.product_detail_queryset(user=self.request.user)
+        # The variants are attached to the one product read (`product_variants_attach`).
+        return selectors.product_visible_queryset(user=self.request.user)
 
     def filter_queryset(self, queryset):
         return queryset
 
     @method_decorator(cache_anonymous)
     def list(self, request, *args, **kwargs):
-        queryset = selectors.product_list(filters=request.query_params, user=request.user).prefetch_related(
-            selectors.product_variants_prefetch(user=request.user)
-        )
+        queryset = selectors.product_list(filters=request.query_params, user=request.user)
         page = self.paginate_queryset(queryset)
+        selectors.product_variants_attach(page, user=request.user)
         # The plain-dict fast path (equal to ProductOutputSerializer's output, pinned by a test).
         return self.get_paginated_response([product_output(product, request) for product in page])
 
     @method_decorator(cache_anonymous)
     def retrieve(self, request, *args, **kwargs):
-        return Response(product_output(self.get_object(), request))
+        product = self.get_object()
+        selectors.product_variants_attach([product], user=request.user)
+        return Response(product_output(product, request))
 
     def _output(self, product, status_code=status.HTTP_200_OK) -> Response:
-        # Re-read the variants after a write (the prefetch of get_object() predates it).
-        if hasattr(product, selectors.VARIANTS_ATTR):
-            delattr(product, selectors.VARIANTS_ATTR)
-        prefetch_related_objects([product], selectors.product_variants_prefetch(user=self.request.user))
+        # Read the variants after the write.
+        selectors.product_variants_attach([product], user=self.request.user)
         return Response(product_output(product, self.request), status=status_code)
 
     def create(self, request, *args, **kwargs):
@@ -336,12 +335,11 @@ class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return WishlistItem.objects.none()
-        return selectors.wishlist_item_list(user=self.request.user).prefetch_related(
-            selectors.product_variants_prefetch(user=None, lookup="product__variants")
-        )
+        return selectors.wishlist_item_list(user=self.request.user)
 
     def list(self, request, *args, **kwargs):
-        items = self.get_queryset()
+        items = list(self.get_queryset())
+        selectors.product_variants_attach([item.product for item in items], user=None)
         return Response([wishlist_item_output(item, request) for item in items])
 
     def create(self, request, *args, **kwargs):
@@ -350,7 +348,7 @@ class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         item, created = services.wishlist_item_add(
             user=request.user, product_id=serializer.validated_data["product_id"]
         )
-        prefetch_related_objects([item.product], selectors.product_variants_prefetch(user=None))
+        selectors.product_variants_attach([item.product], user=None)
         return Response(
             wishlist_item_output(item, request),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

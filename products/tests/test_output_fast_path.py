@@ -148,3 +148,31 @@ def test_http_detail_and_list_bytes_equal_the_serializer(catalog, api_client, st
     )
     assert rendered(body["results"]) == rendered(reference.data)
     assert len(body["results"]) == (3 if who == "staff" else 2)
+
+
+@pytest.mark.parametrize("staff", [False, True])
+def test_variants_attach_equals_the_prefetch(catalog, staff_user, staff, django_assert_num_queries):
+    """`product_variants_attach` (the responses' one query) gives what the prefetch gives: the same
+    variants in the same order, the product cached on each, `[]` for a product with none visible,
+    and every copy of a product that comes twice."""
+    user = staff_user if staff else None
+    ProductVariantFactory(product=catalog[1], sku="MUG-OFF", options={"Size": "XXL"}, is_active=False)
+    ProductVariantFactory(product=catalog[2], sku="OLD-2", options={"Size": "M"})
+    catalog[2].variants.update(is_active=False)
+    ids = [product.pk for product in catalog]
+    prefetched = list(selectors.product_detail_queryset(user=staff_user).filter(pk__in=ids).order_by("id"))
+    if not staff:
+        for product in prefetched:
+            del product.listed_variants
+        prefetch_related_objects(prefetched, selectors.product_variants_prefetch(user=None))
+    attached = list(selectors.product_visible_queryset(user=staff_user).filter(pk__in=ids).order_by("id"))
+    twice = Product.objects.get(pk=catalog[0].pk)
+    selectors.product_variants_attach([*attached, twice], user=user)
+    with django_assert_num_queries(0):
+        for left, right in zip(prefetched, attached, strict=True):
+            assert [v.pk for v in left.listed_variants] == [v.pk for v in right.listed_variants]
+            assert all(v.product.pk == right.pk for v in right.listed_variants)  # cached
+            assert product_output(left, None) == product_output(right, None)
+    assert [v.pk for v in twice.listed_variants] == [v.pk for v in attached[0].listed_variants]
+    assert (attached[2].listed_variants == []) == (not staff)
+    selectors.product_variants_attach([], user=user)  # nothing to read: no query, no error
