@@ -24,6 +24,11 @@ from .models import Category, Product, ProductVariant, WishlistItem
 VARIANTS_ATTR = "listed_variants"
 
 
+# The variant columns the product output shows (`serializers.variant_dict`): the attached
+# variants load only these (no timestamps to parse per variant). Another field read loads on access.
+VARIANT_SHOWN_COLUMNS = ("id", "product_id", "sku", "options", "price", "stock", "is_active")
+
+
 def _is_staff(user) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_staff)
 
@@ -128,8 +133,10 @@ def product_variants_attach(products: Iterable[Product], *, user) -> None:
     products = list(products)
     if not products:
         return
-    qs = ProductVariant.objects.filter(product_id__in={product.pk for product in products}).order_by(
-        "product_id", "id"
+    qs = (
+        ProductVariant.objects.filter(product_id__in={product.pk for product in products})
+        .order_by("product_id", "id")
+        .only(*VARIANT_SHOWN_COLUMNS)
     )
     if not _is_staff(user):
         qs = qs.filter(is_active=True)

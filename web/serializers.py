@@ -136,6 +136,28 @@ class WebProductSerializer(WebBookSerializer):
         columns = ("id", "brand", "name", "price", "image", "description")
 
 
+_MONEY = MoneyNumberField()
+
+
+def web_product_rows_output(rows, request) -> list[dict[str, Any]]:
+    """`WebProductSerializer(products, many=True).data` from `values_list(*Meta.columns)` rows:
+    no model instances, no field objects per row (the storefront list returns up to
+    WEB_PRODUCT_LIST_MAX of them). `web/tests/test_catalog.py` pins the two equal. The image is
+    `default_storage.url(name)`, what the model's FieldFile gives (`Product.image` uses it)."""
+    money = _MONEY.to_representation
+    return [
+        {
+            "id": pk,
+            "title": str(brand),
+            "subtitle": str(name),
+            "price": money(price),
+            "image": stored_image_url(image, request),
+            "description": str(description),
+        }
+        for pk, brand, name, price, image, description in rows
+    ]
+
+
 class WebProductListQuerySerializer(serializers.Serializer):
     """Only for the schema: the product list passes these through to the catalog's own filters."""
 
