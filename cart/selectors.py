@@ -46,11 +46,32 @@ def cart_detail(*, user) -> Cart:
     return cart_prefetch(cart=cart_get_or_create(user=user))
 
 
+# What a cart read shows or prices, per joined table (the rest is deferred: fewer columns to
+# compile and parse). The cart's coupon is loaded whole (its evaluation reads most of it); a
+# deferred field read would cost a query, which the read's query-count test would catch.
+READ_COLUMNS = (
+    "id",
+    "quantity",
+    "cart__id",
+    "cart__user_id",
+    "cart__promotion",
+    "cart__updated_at",
+    *(f"product__{name}" for name in product_selectors.PRODUCT_READ_COLUMNS),
+    "variant__id",
+    "variant__product_id",
+    "variant__sku",
+    "variant__options",
+    "variant__price",
+)
+
+
 def cart_read(*, user) -> Cart:
     """`cart_detail` for a read, in one query when the cart has lines: the lines with their cart
     (and its coupon), products, categories and variants joined in. An empty (or missing) cart
     takes one more query (the cart alone; created on first use)."""
-    items = list(cart_items_queryset().filter(cart__user=user).select_related("cart__promotion"))
+    items = list(
+        cart_items_queryset().filter(cart__user=user).select_related("cart__promotion").only(*READ_COLUMNS)
+    )
     if items:
         cart = items[0].cart
         for item in items:

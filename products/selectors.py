@@ -24,6 +24,25 @@ from .models import Category, Product, ProductVariant, WishlistItem
 VARIANTS_ATTR = "listed_variants"
 
 
+# The product columns the product output shows (`serializers.product_output`): all of them today.
+PRODUCT_SHOWN_COLUMNS = (
+    "id",
+    "name",
+    "slug",
+    "brand",
+    "sku",
+    "description",
+    "price",
+    "stock",
+    "category",
+    "image",
+    "is_active",
+    "created_at",
+    "updated_at",
+)
+
+PRODUCT_READ_COLUMNS = (*PRODUCT_SHOWN_COLUMNS, "category__name", "category__slug")
+
 # The variant columns the product output shows (`serializers.variant_dict`): the attached
 # variants load only these (no timestamps to parse per variant). Another field read loads on access.
 VARIANT_SHOWN_COLUMNS = ("id", "product_id", "sku", "options", "price", "stock", "is_active")
@@ -123,6 +142,12 @@ def product_variants_prefetch(*, user, lookup: str = "variants") -> Prefetch:
     if not _is_staff(user):
         qs = qs.filter(is_active=True)
     return Prefetch(lookup, queryset=qs, to_attr=VARIANTS_ATTR)
+
+
+def product_read_queryset(*, user) -> QuerySet[Product]:
+    """`product_visible_queryset` loading only what the product output shows (the category's
+    id, name and slug, not its images and timestamps): for the catalog's reads, not its writes."""
+    return product_visible_queryset(user=user).only(*PRODUCT_READ_COLUMNS)
 
 
 def product_variants_attach(products: Iterable[Product], *, user) -> None:

@@ -101,6 +101,8 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         # The variants are attached to the one product read (`product_variants_attach`).
+        if self.action == "retrieve":
+            return selectors.product_read_queryset(user=self.request.user)
         return selectors.product_visible_queryset(user=self.request.user)
 
     def filter_queryset(self, queryset):
@@ -108,7 +110,9 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     @method_decorator(cache_anonymous)
     def list(self, request, *args, **kwargs):
-        queryset = selectors.product_list(filters=request.query_params, user=request.user)
+        queryset = selectors.product_list(filters=request.query_params, user=request.user).only(
+            *selectors.PRODUCT_READ_COLUMNS
+        )
         page = self.paginate_queryset(queryset)
         selectors.product_variants_attach(page, user=request.user)
         # The plain-dict fast path (equal to ProductOutputSerializer's output, pinned by a test).
