@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from core.ids import id_field
 from core.serializers import PrebuiltModelSerializer
-from products.serializers import ProductOutputSerializer, product_output
+from products.serializers import ProductOutputSerializer, current_timezone, datetime_output, product_output
 from promotions.models import PromotionKind
 
 from .models import Cart, CartItem
@@ -134,15 +134,14 @@ class CartOutputSerializer(PrebuiltModelSerializer):
 # reference; `cart/tests/test_output_fast_path.py` pins the two equal.
 
 _UNIT_PRICE = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
-_DATETIME = serializers.DateTimeField(read_only=True)
 
 
-def cart_item_output(item: CartItem, request) -> dict:
+def cart_item_output(item: CartItem, request, tz) -> dict:
     """`CartItemOutputSerializer`'s line."""
     variant = item.variant
     return {
         "id": item.pk,
-        "product": product_output(item.product, request),
+        "product": product_output(item.product, request, tz),
         "variant": {
             "id": variant.pk,
             "sku": variant.sku,
@@ -161,6 +160,7 @@ def cart_item_output(item: CartItem, request) -> dict:
 def cart_output(cart: Cart, request) -> dict:
     """`CartOutputSerializer(cart, context={"request": request}).data`, from the same selectors."""
     items = list(cart.items.all())
+    tz = current_timezone()
     pricing = cart_pricing(cart=cart)
     evaluation = pricing.evaluation
     coupon = None
@@ -176,14 +176,14 @@ def cart_output(cart: Cart, request) -> dict:
         }
     return {
         "id": cart.pk,
-        "items": [cart_item_output(item, request) for item in items],
+        "items": [cart_item_output(item, request, tz) for item in items],
         "total_items": cart_total_items(items=items),
         "subtotal": str(pricing.subtotal),
         "coupon": coupon,
         "discount_total": str(pricing.discount_total),
         "total": str(pricing.total),
         "currency": settings.CURRENCY,
-        "updated_at": None if cart.updated_at is None else _DATETIME.to_representation(cart.updated_at),
+        "updated_at": datetime_output(cart.updated_at, tz),
     }
 
 

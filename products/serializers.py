@@ -7,6 +7,7 @@ Pass `context={"request": request}` so image URLs come out absolute.
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
@@ -231,13 +232,30 @@ class ProductOutputSerializer(PrebuiltModelSerializer):
 # The serializer stays the schema (drf-spectacular) and the reference:
 # `products/tests/test_output_fast_path.py` pins the two equal, so they cannot drift apart.
 
+_UNSET = object()
+
 # Unbound, stateless DRF fields: their `to_representation` is DRF's own formatting.
 _PRICE = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
 _DATETIME = serializers.DateTimeField(read_only=True)
 
 
-def _datetime(value):
-    return None if value is None else _DATETIME.to_representation(value)
+def current_timezone():
+    """The zone DRF's DateTimeField renders in (None without USE_TZ): look it up once per response."""
+    return timezone.get_current_timezone() if settings.USE_TZ else None
+
+
+def datetime_output(value, tz=_UNSET):
+    """DRF's DateTimeField output (ISO 8601, `Z` for UTC, in the current time zone) for an aware
+    datetime, without its per-call time zone lookup when the caller passes `tz`
+    (`current_timezone()`). Anything else (None, naive, no USE_TZ) goes through DRF's field."""
+    if value is None:
+        return None
+    if tz is _UNSET:
+        tz = current_timezone()
+    if tz is None or value.utcoffset() is None:
+        return _DATETIME.to_representation(value)
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def category_brief_output(category: Category | None) -> dict | None:
@@ -247,10 +265,13 @@ def category_brief_output(category: Category | None) -> dict | None:
     return {"id": category.pk, "name": category.name, "slug": category.slug}
 
 
-def product_output(product: Product, request) -> dict:
+def product_output(product: Product, request, tz=_UNSET) -> dict:
     """The contract's product object (`ProductOutputSerializer(product, context={"request":
     request}).data`). `variants` and `options` are present when the variants prefetch
-    (`selectors.product_variants_prefetch`) was run, left out otherwise, as the serializer does."""
+    (`selectors.product_variants_prefetch`) was run, left out otherwise, as the serializer does.
+    A caller rendering many products passes `tz=current_timezone()` once."""
+    if tz is _UNSET:
+        tz = current_timezone()
     data = {
         "id": product.pk,
         "name": product.name,
@@ -265,8 +286,8 @@ def product_output(product: Product, request) -> dict:
         "image": absolute_media_url(product.image, request),
         "category": category_brief_output(product.category) if product.category_id is not None else None,
         "is_active": product.is_active,
-        "created_at": _datetime(product.created_at),
-        "updated_at": _datetime(product.updated_at),
+        "created_at": datetime_output(product.created_at, tz),
+        "updated_at": datetime_output(product.updated_at, tz),
     }
     variants = getattr(product, VARIANTS_ATTR, None)
     if variants is not None:
@@ -275,12 +296,14 @@ def product_output(product: Product, request) -> dict:
     return data
 
 
-def wishlist_item_output(item: WishlistItem, request) -> dict:
+def wishlist_item_output(item: WishlistItem, request, tz=_UNSET) -> dict:
     """`WishlistItemOutputSerializer`'s `{id, product, added_at}`."""
+    if tz is _UNSET:
+        tz = current_timezone()
     return {
         "id": item.pk,
-        "product": product_output(item.product, request),
-        "added_at": _datetime(item.added_at),
+        "product": product_output(item.product, request, tz),
+        "added_at": datetime_output(item.added_at, tz),
     }
 
 

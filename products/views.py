@@ -30,6 +30,7 @@ from .serializers import (
     VariantOutputSerializer,
     WishlistAddInputSerializer,
     WishlistItemOutputSerializer,
+    current_timezone,
     product_output,
     variant_dict,
     wishlist_item_output,
@@ -116,7 +117,8 @@ class ProductViewSet(viewsets.ModelViewSet):
         page = self.paginate_queryset(queryset)
         selectors.product_variants_attach(page, user=request.user)
         # The plain-dict fast path (equal to ProductOutputSerializer's output, pinned by a test).
-        return self.get_paginated_response([product_output(product, request) for product in page])
+        tz = current_timezone()
+        return self.get_paginated_response([product_output(product, request, tz) for product in page])
 
     @method_decorator(cache_anonymous)
     def retrieve(self, request, *args, **kwargs):
@@ -344,7 +346,8 @@ class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         items = list(self.get_queryset())
         selectors.product_variants_attach([item.product for item in items], user=None)
-        return Response([wishlist_item_output(item, request) for item in items])
+        tz = current_timezone()
+        return Response([wishlist_item_output(item, request, tz) for item in items])
 
     def create(self, request, *args, **kwargs):
         serializer = WishlistAddInputSerializer(data=request.data)

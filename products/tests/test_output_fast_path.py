@@ -4,12 +4,15 @@ same keys in the same order, same Decimal strings, DRF's datetime format, absolu
 variants and options as each caller may see them. The serializers are the schema; these tests
 keep the fast path from drifting away from them."""
 
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
 from django.db.models import prefetch_related_objects
 from django.test import RequestFactory
 from django.utils import timezone
+from rest_framework.fields import DateTimeField
 from rest_framework.renderers import JSONRenderer
 
 from products import selectors
@@ -17,6 +20,8 @@ from products.models import Product
 from products.serializers import (
     ProductOutputSerializer,
     WishlistItemOutputSerializer,
+    current_timezone,
+    datetime_output,
     product_output,
     wishlist_item_output,
 )
@@ -189,3 +194,20 @@ def test_reads_load_nothing_lazily(catalog, api_client, staff_client, who, djang
         assert client.get(f"/api/products/{catalog[0].pk}/").status_code == 200
     with django_assert_num_queries(3 + extra):
         assert len(client.get("/api/products/").json()["results"]) == 2 + extra
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "Asia/Kolkata", "America/St_Johns"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),  # Paris DST starts at 01:00 UTC
+        datetime(2026, 3, 29, 1, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 6, 5, 0, 0, 123, tzinfo=dt_timezone(timedelta(hours=-3))),
+        datetime(2026, 12, 6, 5, 0, 0),  # naive: DRF makes it aware in the current zone
+    ],
+)
+def test_datetime_output_equals_drf(zone, value):
+    with timezone.override(zone):
+        drf = DateTimeField().to_representation(value)
+        assert datetime_output(value) == drf
+        assert datetime_output(value, current_timezone()) == drf
