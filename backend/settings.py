@@ -324,7 +324,7 @@ PINCODE_LOOKUP_TIMEOUT = 3
 WEB_PRODUCT_LIST_MAX = env_int("WEB_PRODUCT_LIST_MAX", 500)
 # Lifetime of the versioned catalog cache entries (anonymous list/detail responses, COUNT(*)); a memory
 # bound: catalog writes bump the version on commit (core/catalog_cache.py). 0 = off (DEBUG default).
-CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 0 if DEBUG else 15)
+CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 0 if DEBUG else 300)
 
 # --- Stripe -----------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "sk_test_local")

@@ -327,7 +327,44 @@ def render_cache_off(results: dict) -> list[str]:
     return out
 
 
-def render(results: dict, source: str) -> tuple[str, str]:
+BASELINE_ROWS = [
+    ("product_list_nocache", "canonical list page of 20, cache off"),
+    ("product_detail_nocache", "product detail, cache off"),
+    ("web_list_nocache", "storefront list (~20), cache off"),
+    ("cart_read", "cart read, 3 lines"),
+    ("product_list", "canonical list page of 20, cached"),
+    ("product_detail", "product detail, cached"),
+]
+
+
+def render_baseline(results: dict, baseline: dict | None, label: str) -> list[str]:
+    """Each read scenario against a recorded earlier run (`bench/baseline/`): gunicorn CPU per
+    request in both runs, and the ratio of their *CPU / bare* figures (each run's own bare view as
+    the unit, so a busier or quieter machine cancels out)."""
+    if not baseline:
+        return []
+    now, before = results["scenarios"], baseline["scenarios"]
+    bare_now, bare_before = _cpu_ms(now.get("bare")), _cpu_ms(before.get("bare"))
+    out = [f"## Against the baseline run: {label}\n"]
+    out.append(
+        f"Baseline: `{baseline['command']}` at commit `{baseline['machine']['git_commit']}`, started "
+        f"{baseline['started_at']}. *x bare* is the scenario's gunicorn CPU per request divided by its "
+        "own run's bare view; *change* is this run's *x bare* over the baseline's (above 1: costlier "
+        "now). Two runs on a shared machine: read the change, not the absolute milliseconds.\n"
+    )
+    out.append("| scenario | baseline CPU ms/req | baseline x bare | CPU ms/req | x bare | change |")
+    out.append("|---|---:|---:|---:|---:|---:|")
+    for key, name in BASELINE_ROWS:
+        a, b = _cpu_ms(before.get(key)), _cpu_ms(now.get(key))
+        ra, rb = ratio(a, bare_before), ratio(b, bare_now)
+        out.append(f"| {name} | {fmt(a)} | {fmt(ra)} | {fmt(b)} | {fmt(rb)} | {fmt(ratio(rb, ra))} |")
+    out.append("")
+    return out
+
+
+def render(
+    results: dict, source: str, baseline: dict | None = None, baseline_label: str = ""
+) -> tuple[str, str]:
     m = results["machine"]
     st = results["settings"]
     s = results["scenarios"]
@@ -580,6 +617,7 @@ def render(results: dict, source: str) -> tuple[str, str]:
         w("")
 
     out.extend(render_cache_off(results))
+    out.extend(render_baseline(results, baseline, baseline_label))
 
     rows = targets(results)
     w("## Ratios and targets (same run)\n")
@@ -624,14 +662,20 @@ def render(results: dict, source: str) -> tuple[str, str]:
 
 
 def main() -> None:
+    """`report.py RESULTS.json BENCHMARKS.md [BASELINE.json]`: the baseline defaults to
+    `bench/baseline/before-variants.json`, the last full run before product variants (issue 13)."""
     source = Path(sys.argv[1]).resolve()
     target = Path(sys.argv[2]).resolve()
+    baseline_file = (
+        Path(sys.argv[3]) if len(sys.argv) > 3 else ROOT / "bench" / "baseline" / "before-variants.json"
+    )
+    baseline = json.loads(baseline_file.read_text()) if baseline_file.exists() else None
     results = json.loads(source.read_text())
     try:
         shown = source.relative_to(ROOT)
     except ValueError:
         shown = source
-    markdown, summary = render(results, str(shown))
+    markdown, summary = render(results, str(shown), baseline, "before product variants (issue 13)")
     target.write_text(markdown)
     (source.parent / "summary.txt").write_text(summary)
 
