@@ -33,10 +33,12 @@ bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
 # Sizing, together: each thread keeps its own database connection (DB_CONN_MAX_AGE, persistent
 # connections), so one instance holds at most WEB_CONCURRENCY x GUNICORN_THREADS connections to
 # PostgreSQL (or to PgBouncer); keep instances x that (+ Celery workers) below max_connections.
+# 8 threads: with +150 ms on every Stripe call the bench's checkout kept 0.84-0.91 of its
+# no-delay throughput at 8 threads against 0.66-0.67 at 4 (BENCHMARKS.md, bench/NOTES.md).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread") or "gthread"
 workers = _env_int("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 4))
 # gunicorn turns `sync` with threads > 1 into gthread; a deliberate `sync` gets one thread.
-threads = _env_int("GUNICORN_THREADS", 4) if worker_class == "gthread" else 1
+threads = _env_int("GUNICORN_THREADS", 8) if worker_class == "gthread" else 1
 
 # A request running longer than `timeout` gets its worker killed and restarted; on SIGTERM
 # (deploys, scale-in) workers get `graceful_timeout` to finish the requests they hold.

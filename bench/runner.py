@@ -985,9 +985,9 @@ def reads_detail_paths(state: dict) -> list[str]:
 
 
 def gunicorn_threads() -> int | None:
-    """GUNICORN_THREADS as gunicorn.conf.py reads it (its default 4 when unset)."""
+    """GUNICORN_THREADS as gunicorn.conf.py reads it (its default 8 when unset; keep in step)."""
     value = os.environ.get("GUNICORN_THREADS", "").strip()
-    return int(value) if value else 4
+    return int(value) if value else 8
 
 
 def _raise_interrupt(*_) -> None:
