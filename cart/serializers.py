@@ -62,6 +62,22 @@ class CartCouponSerializer(serializers.Serializer):
     )
 
 
+def cart_coupon_output(cart: Cart, evaluation) -> dict | None:
+    """The cart's `coupon` object (`CartCouponSerializer`'s shape), or None without a coupon:
+    shared by `CartOutputSerializer` and the `cart_output` fast path."""
+    if evaluation is None:
+        return None
+    promotion = cart.promotion
+    return {
+        "code": promotion.code,
+        "kind": promotion.kind,
+        "value": str(promotion.value),
+        "applicable": evaluation.applicable,
+        "reason": evaluation.error.message if evaluation.error else None,
+        "reason_code": evaluation.error.code if evaluation.error else None,
+    }
+
+
 @extend_schema_serializer(component_name="Cart")
 class CartOutputSerializer(PrebuiltModelSerializer):
     items = CartItemOutputSerializer(many=True, read_only=True)
@@ -103,18 +119,7 @@ class CartOutputSerializer(PrebuiltModelSerializer):
 
     @extend_schema_field(CartCouponSerializer(allow_null=True))
     def get_coupon(self, obj: Cart) -> dict | None:
-        evaluation = self._pricing(obj).evaluation
-        if evaluation is None:
-            return None
-        promotion = obj.promotion
-        return {
-            "code": promotion.code,
-            "kind": promotion.kind,
-            "value": str(promotion.value),
-            "applicable": evaluation.applicable,
-            "reason": evaluation.error.message if evaluation.error else None,
-            "reason_code": evaluation.error.code if evaluation.error else None,
-        }
+        return cart_coupon_output(obj, self._pricing(obj).evaluation)
 
     @extend_schema_field(money_field)
     def get_discount_total(self, obj: Cart) -> str:
@@ -162,24 +167,12 @@ def cart_output(cart: Cart, request) -> dict:
     items = list(cart.items.all())
     tz = current_timezone()
     pricing = cart_pricing(cart=cart)
-    evaluation = pricing.evaluation
-    coupon = None
-    if evaluation is not None:
-        promotion = cart.promotion
-        coupon = {
-            "code": promotion.code,
-            "kind": promotion.kind,
-            "value": str(promotion.value),
-            "applicable": evaluation.applicable,
-            "reason": evaluation.error.message if evaluation.error else None,
-            "reason_code": evaluation.error.code if evaluation.error else None,
-        }
     return {
         "id": cart.pk,
         "items": [cart_item_output(item, request, tz) for item in items],
         "total_items": cart_total_items(items=items),
         "subtotal": str(pricing.subtotal),
-        "coupon": coupon,
+        "coupon": cart_coupon_output(cart, pricing.evaluation),
         "discount_total": str(pricing.discount_total),
         "total": str(pricing.total),
         "currency": settings.CURRENCY,
