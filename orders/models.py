@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from products.models import options_label
+
 
 class OrderStatus(models.TextChoices):
     PENDING = "PENDING", "Pending payment"
@@ -126,7 +128,7 @@ class OrderItem(models.Model):
     @property
     def options_label(self) -> str:
         """`Size M, Colour Red`; empty for a default variant (options {})."""
-        return ", ".join(f"{name} {value}" for name, value in (self.options or {}).items())
+        return options_label(self.options)
 
     @property
     def display_name(self) -> str:

@@ -63,6 +63,12 @@ class Product(models.Model):
         return self.stock > 0
 
 
+def options_label(options: dict | None) -> str:
+    """What people read for a combination: `Size M, Colour Red`; empty for `{}` (a default
+    variant). Variants (`__str__`) and order lines (`OrderItem.options_label`) both show it."""
+    return ", ".join(f"{name} {value}" for name, value in (options or {}).items())
+
+
 def option_key(options: dict | None) -> str:
     """Normalised option combination: names and values trimmed and case-folded, sorted by name.
 
@@ -104,7 +110,7 @@ class ProductVariant(models.Model):
         ]
 
     def __str__(self) -> str:
-        label = ", ".join(f"{name} {value}" for name, value in (self.options or {}).items())
+        label = options_label(self.options)
         return f"{self.sku} ({label})" if label else self.sku
 
     def save(self, *args, **kwargs):
