@@ -105,6 +105,18 @@ def _rows(variant_ids: Iterable[int]) -> dict[int, dict]:
     }
 
 
+def _per_product(rows: dict[int, dict], lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The lines' quantities summed per product, counting only ACTIVE variants (the ones a
+    product's stored `stock` sums; a variant `stock_take` took from is active by its own update),
+    in product-id order: the lock order of product rows."""
+    per_product: dict[int, int] = defaultdict(int)
+    for variant_id, quantity in lines:
+        row = rows.get(variant_id)
+        if row is not None and row["is_active"]:
+            per_product[row["product_id"]] += quantity
+    return sorted(per_product.items())
+
+
 def _buyable(row: dict | None) -> bool:
     return row is not None and row["is_active"] and row["product__is_active"]
 
@@ -205,14 +217,11 @@ def stock_take(*, lines: Lines) -> None:
     shortfalls = [_shortfall(rows[variant_id], quantity) for variant_id, quantity in missed]
     if shortfalls:
         raise _short(shortfalls)
-    per_product: dict[int, int] = defaultdict(int)
-    for variant_id, quantity in taken:
-        per_product[rows[variant_id]["product_id"]] += quantity
-    for product_id in sorted(per_product):
+    for product_id, quantity in _per_product(rows, taken):
         # Only active products reach here. Never below 0, so a drifted sum cannot fail a checkout
         # the variant rows can serve (`product_totals_refresh` recomputes it from the variants).
         moved = Product.objects.filter(pk=product_id, is_active=True).update(
-            stock=Greatest(F("stock") - per_product[product_id], 0)
+            stock=Greatest(F("stock") - quantity, 0)
         )
         if not moved:  # deactivated between the read above and this update
             raise unavailable(product_id=product_id, name=_product_name(rows, product_id))
@@ -231,13 +240,8 @@ def stock_release(*, lines: Lines) -> None:
     for variant_id, quantity in merged:
         ProductVariant.objects.filter(pk=variant_id).update(stock=F("stock") + quantity)
     rows = _rows(variant_id for variant_id, _ in merged)
-    per_product: dict[int, int] = defaultdict(int)
-    for variant_id, quantity in merged:
-        row = rows.get(variant_id)
-        if row is not None and row["is_active"]:
-            per_product[row["product_id"]] += quantity
-    for product_id in sorted(per_product):
-        Product.objects.filter(pk=product_id).update(stock=F("stock") + per_product[product_id])
+    for product_id, quantity in _per_product(rows, merged):
+        Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
 
 
 def stock_restorable(*, variant_ids: Iterable[int]) -> dict[int, ProductVariant]:
