@@ -44,16 +44,16 @@ def checkout_call(user, address, payment_method="card", headers=None):
     return call
 
 
-def test_twenty_buyers_for_the_last_five_units():
-    product = ProductFactory(stock=5, price=Decimal("10.00"))
-    buyers = [buyer_with_cart([(product, 1)]) for _ in range(20)]
-    seen_stock = []
+def checkouts_watching_stock(buyers, read_stock):
+    """Every buyer checks out at once (card and cash on delivery alternating) while another thread
+    keeps reading `read_stock()`: returns the checkout results and every stock value seen."""
+    seen = []
     stop = threading.Event()
 
     def watch_stock():
         try:
             while not stop.is_set():
-                seen_stock.append(Product.objects.get(pk=product.pk).stock)
+                seen.append(read_stock())
         finally:
             connection.close()
 
@@ -69,6 +69,13 @@ def test_twenty_buyers_for_the_last_five_units():
     finally:
         stop.set()
         watcher.join()
+    return results, seen
+
+
+def test_twenty_buyers_for_the_last_five_units():
+    product = ProductFactory(stock=5, price=Decimal("10.00"))
+    buyers = [buyer_with_cart([(product, 1)]) for _ in range(20)]
+    results, seen_stock = checkouts_watching_stock(buyers, lambda: Product.objects.get(pk=product.pk).stock)
 
     assert not [r for r in results if isinstance(r, Exception)], results
     statuses = sorted(status for status, _ in results)

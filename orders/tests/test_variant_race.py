@@ -1,18 +1,16 @@
 """Checkout races over HTTP on PostgreSQL with variants: real threads, each on its own connection.
 Stock is held per variant; the product's denormalised stock follows in the same transaction."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from orders.models import Order, OrderItem
 from products.models import ProductVariant
 from products.tests.stock_helpers import sized_product, stock_consistent, variant_of
 
 from .conftest import cart_lines, stock_of
-from .test_concurrency import buyer_with_cart, checkout_call, run_at_once
+from .test_concurrency import buyer_with_cart, checkout_call, checkouts_watching_stock, run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -21,28 +19,7 @@ def test_ten_buyers_of_size_m_with_three_left():
     shirt = sized_product({"S": (5, "20.00"), "M": (3, "22.00")})
     s, m = variant_of(shirt, Size="S"), variant_of(shirt, Size="M")
     buyers = [buyer_with_cart([(m, 1)]) for _ in range(10)]
-    seen = []
-    stop = threading.Event()
-
-    def watch_stock():
-        try:
-            while not stop.is_set():
-                seen.append(ProductVariant.objects.get(pk=m.pk).stock)
-        finally:
-            connection.close()
-
-    watcher = threading.Thread(target=watch_stock)
-    watcher.start()
-    try:
-        results = run_at_once(
-            *[
-                checkout_call(user, address, "card" if n % 2 else "cod")
-                for n, (user, address) in enumerate(buyers)
-            ]
-        )
-    finally:
-        stop.set()
-        watcher.join()
+    results, seen = checkouts_watching_stock(buyers, lambda: ProductVariant.objects.get(pk=m.pk).stock)
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Counter(status for status, _ in results) == {201: 3, 409: 7}, results
