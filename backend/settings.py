@@ -225,7 +225,7 @@ if USE_CLOUDINARY:
 
 # --- REST framework, JWT, schema -----------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     # DRF's defaults, with a JSON parser that answers 400 (not 500) for too deeply nested JSON.
     "DEFAULT_PARSER_CLASSES": [

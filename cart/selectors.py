@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from django.db.models import Prefetch, prefetch_related_objects
 
+from core.prepared import PreparedQuery
 from pricing import totals as pricing
 from products import selectors as product_selectors
 from promotions import selectors as promotion_selectors
@@ -65,13 +66,22 @@ READ_COLUMNS = (
 )
 
 
+# The lines of a user's cart as a read shows them, compiled once (core.prepared).
+_CART_LINES = PreparedQuery(
+    lambda user_id: (
+        cart_items_queryset()
+        .filter(cart__user_id=user_id)
+        .select_related("cart__promotion")
+        .only(*READ_COLUMNS)
+    )
+)
+
+
 def cart_read(*, user) -> Cart:
     """`cart_detail` for a read, in one query when the cart has lines: the lines with their cart
-    (and its coupon), products, categories and variants joined in. An empty (or missing) cart
-    takes one more query (the cart alone; created on first use)."""
-    items = list(
-        cart_items_queryset().filter(cart__user=user).select_related("cart__promotion").only(*READ_COLUMNS)
-    )
+    (and its coupon), products, categories and variants joined in, its SQL compiled once. An
+    empty (or missing) cart takes one more query (the cart alone; created on first use)."""
+    items = _CART_LINES(user.pk)
     if items:
         cart = items[0].cart
         for item in items:

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Max, Min, Prefetch, QuerySet
 
+from core.prepared import PreparedQuery, as_id
+
 from .filters import ProductFilter
 from .models import Category, Product, ProductVariant, WishlistItem
 
@@ -130,8 +132,12 @@ def category_list(*, user) -> QuerySet[Category]:
 
 def product_visible_queryset(*, user) -> QuerySet[Product]:
     """Products `user` may see: everything for staff, active products for everybody else."""
+    return _visible(staff=_is_staff(user))
+
+
+def _visible(*, staff: bool) -> QuerySet[Product]:
     qs = Product.objects.select_related("category")
-    return qs if _is_staff(user) else qs.filter(is_active=True)
+    return qs if staff else qs.filter(is_active=True)
 
 
 def product_variants_prefetch(*, user, lookup: str = "variants") -> Prefetch:
@@ -150,23 +156,51 @@ def product_read_queryset(*, user) -> QuerySet[Product]:
     return product_visible_queryset(user=user).only(*PRODUCT_READ_COLUMNS)
 
 
+def _product_read(staff: bool):
+    return PreparedQuery(
+        lambda product_id: _visible(staff=staff).only(*PRODUCT_READ_COLUMNS).filter(pk=product_id)
+    )
+
+
+# One product by id as the detail reads it, compiled once (core.prepared): staff, everybody else.
+_PRODUCT_READ = {True: _product_read(True), False: _product_read(False)}
+
+
+def product_read(*, product_id: Any, user) -> Product | None:
+    """The product `product_id` names (a URL's string or an int) as `product_read_queryset` loads
+    it, or None when `user` may not see it, it does not exist or the id is not one."""
+    product_id = as_id(product_id)
+    if product_id is None:
+        return None
+    found = _PRODUCT_READ[_is_staff(user)](product_id)
+    return found[0] if found else None
+
+
+def _variants_of(staff: bool):
+    def build(product_ids):
+        qs = ProductVariant.objects.filter(product_id__in=product_ids).order_by("product_id", "id")
+        qs = qs if staff else qs.filter(is_active=True)
+        return qs.only(*VARIANT_SHOWN_COLUMNS)
+
+    return PreparedQuery(build)
+
+
+# The variants of some products, compiled once (core.prepared): all of them, or the active ones.
+_VARIANTS_OF = {True: _variants_of(True), False: _variants_of(False)}
+
+
 def product_variants_attach(products: Iterable[Product], *, user) -> None:
     """What `product_variants_prefetch` gives (`<product>.listed_variants`: the variants `user` may
     see, in id order, each with its product cached), for products already loaded: one query for
-    all of them, without the prefetch machinery (a quarter of an uncached list page's CPU). The
-    same product may come twice (two cart lines of one product): each copy gets the list."""
+    all of them, without the prefetch machinery (a quarter of an uncached list page's CPU) and
+    with its SQL compiled once (`core.prepared`). The same product may come twice (two cart lines
+    of one product): each copy gets the list."""
     products = list(products)
     if not products:
         return
-    qs = (
-        ProductVariant.objects.filter(product_id__in={product.pk for product in products})
-        .order_by("product_id", "id")
-        .only(*VARIANT_SHOWN_COLUMNS)
-    )
-    if not _is_staff(user):
-        qs = qs.filter(is_active=True)
+    variants = _VARIANTS_OF[_is_staff(user)](sorted({product.pk for product in products}))
     by_product: dict[int, list[ProductVariant]] = defaultdict(list)
-    for variant in qs:
+    for variant in variants:
         by_product[variant.product_id].append(variant)
     cache_product = ProductVariant.product.field.set_cached_value
     for product in products:

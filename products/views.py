@@ -1,5 +1,6 @@
 """Catalog, category and wishlist endpoints: input serializer -> service -> output serializer."""
 
+from django.http import Http404
 from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -101,9 +102,6 @@ class ProductViewSet(viewsets.ModelViewSet):
     filterset_class = ProductFilter
 
     def get_queryset(self):
-        # The variants are attached to the one product read (`product_variants_attach`).
-        if self.action == "retrieve":
-            return selectors.product_read_queryset(user=self.request.user)
         return selectors.product_visible_queryset(user=self.request.user)
 
     def filter_queryset(self, queryset):
@@ -122,7 +120,11 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     @method_decorator(cache_anonymous)
     def retrieve(self, request, *args, **kwargs):
-        product = self.get_object()
+        # `get_object`'s lookup, with its SQL compiled once (`selectors.product_read`).
+        product = selectors.product_read(product_id=kwargs[self.lookup_field], user=request.user)
+        if product is None:
+            raise Http404
+        self.check_object_permissions(request, product)
         selectors.product_variants_attach([product], user=request.user)
         return Response(product_output(product, request))
 

@@ -3,7 +3,7 @@
 The storefront sends `Authorization: Bearer <access>` on every call, and literally
 `Bearer null` when nobody is signed in (its token is read from localStorage). On a public
 endpoint (catalog, pincode lookup) such a header must not turn the call into a 401, or a
-signed-out visitor could not browse. Private endpoints keep simplejwt's `JWTAuthentication`,
+signed-out visitor could not browse. Private endpoints keep the API's `JWTAuthentication` (simplejwt's),
 so an invalid or expired token there is a 401 and the storefront refreshes its token.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from users.authentication import JWTAuthentication
 
 
 class LenientJWTAuthentication(JWTAuthentication):
