@@ -14,7 +14,7 @@ Rules for a query built this way:
   one PreparedQuery per branch);
 - `build` must pass the arguments to lookups unchanged (`pk=`, `x_id=`, `x__in=`): a lookup
   that transforms them (`__icontains`, arithmetic) cannot be prepared and raises at first use;
-- the caller checks that ids fit the column (`as_id`); the ORM would have turned an overflowing
+- the caller checks that ids fit the column (`core.ids.as_id`); the ORM would have turned an overflowing
   id into "no rows", the stored SQL would send it to the database.
 
 The compiled state is kept per thread (`threading.local`) and per shape (the database alias and
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -36,23 +35,6 @@ from django.db.models.query import get_related_populators
 # Placeholder ids: negative (no row has them) and inside a 32-bit integer column's range (Django
 # turns an out-of-range value into "no rows" while compiling, which would hide the placeholder).
 _PLACEHOLDER_BASE = -2_000_000_000
-
-BIGINT_MAX = 2**63 - 1
-
-
-def as_id(value: Any) -> int | None:
-    """`value` as a positive 64-bit id, else None: an int, or a string as a URL gives it, read with
-    `int()` as the ORM's integer lookups read it (so exactly the ids the ORM would find)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        try:
-            value = int(value)
-        except ValueError:
-            return None
-    if isinstance(value, int) and 0 < value <= BIGINT_MAX:
-        return value
-    return None
 
 
 class _Compiled:

@@ -16,7 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Max, Min, Prefetch, QuerySet
 
-from core.prepared import PreparedQuery, as_id
+from core.ids import as_id
+from core.prepared import PreparedQuery
 
 from .filters import ProductFilter
 from .models import Category, Product, ProductVariant, WishlistItem

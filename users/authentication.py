@@ -17,7 +17,8 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from core.prepared import PreparedQuery, as_id
+from core.ids import as_id
+from core.prepared import PreparedQuery
 
 _USER_BY_ID = PreparedQuery(lambda user_id: get_user_model().objects.filter(pk=user_id))
 

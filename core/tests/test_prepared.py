@@ -10,7 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.prepared import BIGINT_MAX, PreparedQuery, as_id
+from core.ids import MAX_ID, as_id
+from core.prepared import PreparedQuery
 from products.models import Product, ProductVariant
 from products.tests.factories import CategoryFactory, ProductFactory, ProductVariantFactory
 
@@ -77,7 +78,7 @@ def test_the_same_shape_runs_with_other_ids_and_an_unknown_id_finds_nothing(prod
     prepared = PreparedQuery(lambda product_id: Product.objects.filter(pk=product_id))
     assert [p.pk for p in prepared(products[0].pk)] == [products[0].pk]
     assert [p.pk for p in prepared(products[3].pk)] == [products[3].pk]
-    assert prepared(BIGINT_MAX) == []
+    assert prepared(MAX_ID) == []
 
 
 def test_json_and_decimal_columns_go_through_djangos_converters(products):
@@ -128,8 +129,8 @@ def test_each_thread_compiles_its_own_and_gets_the_same_rows(products):
         (7, 7),
         ("7", 7),
         (" 7", 7),  # int() as the ORM's lookups read it
-        (str(BIGINT_MAX), BIGINT_MAX),
-        (str(BIGINT_MAX + 1), None),
+        (str(MAX_ID), MAX_ID),
+        (str(MAX_ID + 1), None),
         ("0", None),
         ("-3", None),
         ("abc", None),
