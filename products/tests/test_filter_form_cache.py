@@ -41,9 +41,7 @@ def test_an_inactive_category_filters_for_the_filterset_that_allows_it():
     """`include_inactive_categories` is per filterset: a staff filterset built next to a
     customer's finds the inactive category's products, the customer's finds none."""
     hidden = Category.objects.create(name="Hidden", slug="hidden", is_active=False)
-    product = Product.objects.create(
-        name="P", slug="p", sku="P-1", price="1.00", stock=1, category=hidden
-    )
+    product = Product.objects.create(name="P", slug="p", sku="P-1", price="1.00", stock=1, category=hidden)
     staff = ProductFilter(data={"category": "hidden"}, queryset=Product.objects.all())
     staff.include_inactive_categories = True
     customer = ProductFilter(data={"category": "hidden"}, queryset=Product.objects.all())
