@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Max, Min, Prefetch, QuerySet
+from django.db.models import Count, F, FilteredRelation, Max, Min, Prefetch, Q, QuerySet
 
 from core.ids import as_id
 from core.prepared import PreparedQuery
@@ -157,10 +157,36 @@ def product_read_queryset(*, user) -> QuerySet[Product]:
     return product_visible_queryset(user=user).only(*PRODUCT_READ_COLUMNS)
 
 
+# The variant columns in model field order (`Model.from_db` takes the values in that order), each
+# read by the detail's one query as an annotation `_variant_<attname>` of the product row.
+_VARIANT_ATTNAMES = tuple(
+    field.attname for field in ProductVariant._meta.concrete_fields if field.attname in VARIANT_SHOWN_COLUMNS
+)
+_VARIANT_ANNOTATIONS = tuple(f"_variant_{attname}" for attname in _VARIANT_ATTNAMES)
+
+
 def _product_read(staff: bool):
-    return PreparedQuery(
-        lambda product_id: _visible(staff=staff).only(*PRODUCT_READ_COLUMNS).filter(pk=product_id)
-    )
+    """The product and the variants the reader may see in one query: the product row joined
+    (LEFT OUTER) to each shown variant, in variant id order; a product without one is one row
+    of NULL variant columns."""
+
+    def build(product_id):
+        condition = Q() if staff else Q(variants__is_active=True)
+        return (
+            _visible(staff=staff)
+            .only(*PRODUCT_READ_COLUMNS)
+            .filter(pk=product_id)
+            .annotate(shown_variant=FilteredRelation("variants", condition=condition))
+            .annotate(
+                **{
+                    annotation: F(f"shown_variant__{attname.removesuffix('_id')}")
+                    for attname, annotation in zip(_VARIANT_ATTNAMES, _VARIANT_ANNOTATIONS, strict=True)
+                }
+            )
+            .order_by("shown_variant__id")
+        )
+
+    return PreparedQuery(build)
 
 
 # One product by id as the detail reads it, compiled once (core.prepared): staff, everybody else.
@@ -169,12 +195,28 @@ _PRODUCT_READ = {True: _product_read(True), False: _product_read(False)}
 
 def product_read(*, product_id: Any, user) -> Product | None:
     """The product `product_id` names (a URL's string or an int) as `product_read_queryset` loads
-    it, or None when `user` may not see it, it does not exist or the id is not one."""
+    it, with `listed_variants` as `product_variants_attach` gives them, from one query; or None
+    when `user` may not see it, it does not exist or the id is not one."""
     product_id = as_id(product_id)
     if product_id is None:
         return None
-    found = _PRODUCT_READ[_is_staff(user)](product_id)
-    return found[0] if found else None
+    rows = _PRODUCT_READ[_is_staff(user)](product_id)
+    if not rows:
+        return None
+    product = rows[0]
+    variants = []
+    cache_product = ProductVariant.product.field.set_cached_value
+    for row in rows:
+        values = [getattr(row, annotation) for annotation in _VARIANT_ANNOTATIONS]
+        if values[0] is None:  # the LEFT JOIN's row of a product without a shown variant
+            continue
+        variant = ProductVariant.from_db(product._state.db, _VARIANT_ATTNAMES, values)
+        cache_product(variant, product)
+        variants.append(variant)
+    for annotation in _VARIANT_ANNOTATIONS:
+        delattr(product, annotation)
+    setattr(product, VARIANTS_ATTR, variants)
+    return product
 
 
 def _variants_of(staff: bool):
