@@ -29,6 +29,12 @@ TITLES = {
 # Issue 12's targets, in gunicorn CPU ms per request with the catalogue cache off (the original
 # backend's figures on this machine class divided by 1.5, as the issue states them).
 CPU_TARGETS_MS = {"web_list": 2.0, "product_detail": 1.3, "cart_read": 2.5, "product_list": 3.0}
+# The issue's bare figure: the original backend's bare DRF view (behind its own, light middleware),
+# 0.62 CPU ms per request. Machines of "this class" differ by more than the targets' margins (our
+# bare view has measured 0.46 to 0.81 ms here), so each target is also read as a multiple of the
+# bare view (no middleware) measured in the same run: CPU_TARGETS_MS / ISSUE_BARE_CPU_MS. Dividing
+# by our bare view, not by our full stack, is the stricter of the two readings.
+ISSUE_BARE_CPU_MS = 0.62
 MIDDLEWARE_TARGET = 1.25  # full stack / bare view, CPU per request
 WEB_LIST_ALL_P50_TARGET_MS = 100.0
 WEB_LIST_ALL_CPU_TARGET_MS = 19.0  # half of the ~38 ms the issue measured
@@ -182,6 +188,16 @@ def issue12_targets(results: dict) -> list[dict]:
                 "ok": lambda v, t=target: v <= t,
             }
         )
+    for key, target in CPU_TARGETS_MS.items():
+        relative = target / ISSUE_BARE_CPU_MS
+        rows.append(
+            {
+                "name": f"{labels[key]}, cache off: gunicorn CPU per request / the bare view's (same run)",
+                "value": ratio(_cpu_ms(_uncached(s, key)), _cpu_ms(s.get("bare"))),
+                "target": f"<= {relative:.2f} ({target:g} ms / the issue's bare {ISSUE_BARE_CPU_MS:g} ms)",
+                "ok": lambda v, t=relative: v <= t,
+            }
+        )
     web = results.get("web_list_all", {})
     size = fmt(web.get("products_total")) if web else "1,000"
     rows.append(
@@ -231,7 +247,10 @@ def render_cache_off(results: dict) -> list[str]:
         "middleware at all (`bench/wsgi.py`, `/api/bench/bare/`, bench only). *CPU / bare* is gunicorn "
         "CPU per request divided by the bare view's (lower is better; the noise-robust figure); "
         "*req/s / bare* the throughput ratio (higher is better; moves with the machine's other load). "
-        "Targets are issue 12's, in gunicorn CPU ms per request with the cache off.\n"
+        "Targets are issue 12's, in gunicorn CPU ms per request with the cache off, and the same "
+        f"targets as multiples of the bare view (divided by the {ISSUE_BARE_CPU_MS:g} ms bare view of "
+        "the issue's run), since machines of this class differ by more than the targets' margins; "
+        "*met* gives both readings.\n"
     )
     out.append(
         "| scenario | cached req/s | cached p50 ms | cached CPU ms/req | cache off req/s "
@@ -244,12 +263,15 @@ def render_cache_off(results: dict) -> list[str]:
             return ["n/a", "n/a", "n/a"]
         return [fmt(row["rps"], 1), fmt(row["p50_ms"]), fmt(_cpu_ms(row))]
 
-    def line(label, cached, uncached, target=None, ok=None):
+    def line(label, cached, uncached, target=None, ok=None, relative=None):
         off = uncached if uncached and "skipped" not in uncached else None
         cpu = _cpu_ms(off)
         vs_cpu = ratio(cpu, bare_cpu)
         vs_rps = ratio(off["rps"], bare_rps) if off else None
         met = "n/a" if target is None or cpu is None else ("yes" if ok(cpu) else "**NO**")
+        if relative is not None and vs_cpu is not None:
+            target = f"{target}; <= {relative:.2f} x bare"
+            met = f"ms: {met}; x bare: {'yes' if vs_cpu <= relative else '**NO**'}"
         out.append(
             f"| {label} | {' | '.join(cells(cached))} | {' | '.join(cells(off))} | "
             f"{fmt(vs_cpu)} | {fmt(vs_rps)} | {target or ''} | {met} |"
@@ -272,7 +294,14 @@ def render_cache_off(results: dict) -> list[str]:
     ]
     for key, label in rows:
         target = CPU_TARGETS_MS[key]
-        line(label, s.get(key), _uncached(s, key), f"<= {target:g} ms", lambda v, t=target: v <= t)
+        line(
+            label,
+            s.get(key),
+            _uncached(s, key),
+            f"<= {target:g} ms",
+            lambda v, t=target: v <= t,
+            relative=target / ISSUE_BARE_CPU_MS,
+        )
     web = results.get("web_list_all")
     if web:
         hit, off = web["hit"], web["nocache"]
