@@ -2,8 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.loading import DirectLoad
 
-class Cart(models.Model):
+
+class Cart(DirectLoad, models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart")
     # The coupon the customer applied (POST /api/cart/coupon/); it is re-checked on every read
     # and at checkout, and cleared by a successful order.
@@ -17,7 +19,7 @@ class Cart(models.Model):
         return f"cart of {self.user_id}"
 
 
-class CartItem(models.Model):
+class CartItem(DirectLoad, models.Model):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
     # The product is the variant's (kept for eligibility and joins); a line is one variant.
     product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="cart_items")

@@ -2,8 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.loading import DirectLoad
 
-class Category(models.Model):
+
+class Category(DirectLoad, models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
     parent = models.ForeignKey(
@@ -25,7 +27,7 @@ class Category(models.Model):
         return self.name
 
 
-class Product(models.Model):
+class Product(DirectLoad, models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
     brand = models.CharField(max_length=120, blank=True, default="")
@@ -82,7 +84,7 @@ def option_key(options: dict | None) -> str:
     return "|".join(f"{name}={value}" for name, value in pairs)
 
 
-class ProductVariant(models.Model):
+class ProductVariant(DirectLoad, models.Model):
     """One sellable unit of a product (a size, a colour...), with its own SKU, price and stock.
 
     Every product has at least one variant; a product without options has exactly one default
