@@ -25,7 +25,8 @@ def _same(direct, django) -> None:
     assert type(direct) is type(django)
     state = {k: v for k, v in vars(direct).items() if k != "_state"}
     assert state == {k: v for k, v in vars(django).items() if k != "_state"}
-    assert (direct._state.adding, direct._state.db) == (django._state.adding, django._state.db) == (False, "default")
+    assert (direct._state.adding, direct._state.db) == (False, "default")
+    assert (django._state.adding, django._state.db) == (False, "default")
     assert direct.get_deferred_fields() == django.get_deferred_fields()
 
 
