@@ -18,7 +18,9 @@ connects one), or a model whose fields have a setter this module does not know
 
 from __future__ import annotations
 
-from django.db.models import DEFERRED
+import functools
+
+from django.db.models import DEFERRED, Model
 from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
@@ -29,14 +31,13 @@ from django.db.models.signals import post_init, pre_init
 _PLAIN_SETTERS = (ForeignKeyDeferredAttribute, FileDescriptor)
 
 
+@functools.cache
 def direct_load_safe(model) -> bool:
     """Whether setting each concrete field's value in `__dict__` is what `__init__` would do."""
-    if model.__init__ is not _MODEL_INIT:
+    if model.__init__ is not Model.__init__:
         return False
     for field in model._meta.concrete_fields:
-        descriptor = model.__dict__.get(field.attname)
-        if descriptor is None:
-            descriptor = getattr(model, field.attname, None)
+        descriptor = getattr(model, field.attname, None)
         if isinstance(descriptor, _PLAIN_SETTERS):
             continue
         if not isinstance(descriptor, DeferredAttribute) or hasattr(type(descriptor), "__set__"):
@@ -49,17 +50,13 @@ class DirectLoad:
 
     @classmethod
     def from_db(cls, db, field_names, values):
-        safe = cls.__dict__.get("_direct_load_safe")
-        if safe is None:
-            safe = direct_load_safe(cls)
-            cls._direct_load_safe = safe
         if (
-            not safe
+            not direct_load_safe(cls)
             or (pre_init.receivers and pre_init.has_listeners(cls))
             or (post_init.receivers and post_init.has_listeners(cls))
         ):
             return super().from_db(db, field_names, values)
-        attnames = _attnames(cls, field_names, len(values))
+        attnames = _attnames(cls, tuple(field_names), len(values))
         new = cls.__new__(cls)
         state = new._state = ModelState()
         state.adding = False
@@ -71,26 +68,9 @@ class DirectLoad:
         return new
 
 
-def _attnames(model, field_names, count: int) -> tuple[str, ...]:
+@functools.cache
+def _attnames(model, field_names: tuple[str, ...], count: int) -> tuple[str, ...]:
     """The attnames `values` holds, in order: Django's `from_db` takes a full row in concrete-field
     order, or the values of the fields named in `field_names`, still in concrete-field order."""
-    by_names = model.__dict__.get("_direct_load_attnames")
-    if by_names is None:
-        by_names = {}
-        model._direct_load_attnames = by_names
-    key = (tuple(field_names), count)
-    attnames = by_names.get(key)
-    if attnames is None:
-        concrete = [field.attname for field in model._meta.concrete_fields]
-        attnames = tuple(concrete if count == len(concrete) else [a for a in concrete if a in field_names])
-        by_names[key] = attnames
-    return attnames
-
-
-def _model_init():
-    from django.db.models import Model
-
-    return Model.__init__
-
-
-_MODEL_INIT = _model_init()
+    concrete = [field.attname for field in model._meta.concrete_fields]
+    return tuple(concrete if count == len(concrete) else [a for a in concrete if a in field_names])
