@@ -159,9 +159,10 @@ def product_read_queryset(*, user) -> QuerySet[Product]:
 
 # The variant columns in model field order (`Model.from_db` takes the values in that order), each
 # read by the detail's one query as an annotation `_variant_<attname>` of the product row.
-_VARIANT_ATTNAMES = tuple(
-    field.attname for field in ProductVariant._meta.concrete_fields if field.attname in VARIANT_SHOWN_COLUMNS
+_VARIANT_FIELDS = tuple(
+    field for field in ProductVariant._meta.concrete_fields if field.attname in VARIANT_SHOWN_COLUMNS
 )
+_VARIANT_ATTNAMES = tuple(field.attname for field in _VARIANT_FIELDS)
 _VARIANT_ANNOTATIONS = tuple(f"_variant_{attname}" for attname in _VARIANT_ATTNAMES)
 
 
@@ -179,8 +180,8 @@ def _product_read(staff: bool):
             .annotate(shown_variant=FilteredRelation("variants", condition=condition))
             .annotate(
                 **{
-                    annotation: F(f"shown_variant__{attname.removesuffix('_id')}")
-                    for attname, annotation in zip(_VARIANT_ATTNAMES, _VARIANT_ANNOTATIONS, strict=True)
+                    annotation: F(f"shown_variant__{field.name}")
+                    for field, annotation in zip(_VARIANT_FIELDS, _VARIANT_ANNOTATIONS, strict=True)
                 }
             )
             .order_by("shown_variant__id")
@@ -205,18 +206,22 @@ def product_read(*, product_id: Any, user) -> Product | None:
         return None
     product = rows[0]
     variants = []
-    cache_product = ProductVariant.product.field.set_cached_value
     for row in rows:
         values = [getattr(row, annotation) for annotation in _VARIANT_ANNOTATIONS]
-        if values[0] is None:  # the LEFT JOIN's row of a product without a shown variant
-            continue
-        variant = ProductVariant.from_db(product._state.db, _VARIANT_ATTNAMES, values)
-        cache_product(variant, product)
-        variants.append(variant)
+        if values[0] is not None:  # else the LEFT JOIN's row of a product without a shown variant
+            variants.append(ProductVariant.from_db(product._state.db, _VARIANT_ATTNAMES, values))
     for annotation in _VARIANT_ANNOTATIONS:
         delattr(product, annotation)
-    setattr(product, VARIANTS_ATTR, variants)
+    _list_variants(product, variants)
     return product
+
+
+def _list_variants(product: Product, variants: list[ProductVariant]) -> None:
+    """`<product>.listed_variants = variants`, each variant with its product cached."""
+    cache_product = ProductVariant.product.field.set_cached_value
+    for variant in variants:
+        cache_product(variant, product)
+    setattr(product, VARIANTS_ATTR, variants)
 
 
 def _variants_of(staff: bool):
@@ -245,12 +250,8 @@ def product_variants_attach(products: Iterable[Product], *, user) -> None:
     by_product: dict[int, list[ProductVariant]] = defaultdict(list)
     for variant in variants:
         by_product[variant.product_id].append(variant)
-    cache_product = ProductVariant.product.field.set_cached_value
     for product in products:
-        variants = by_product.get(product.pk, [])
-        for variant in variants:
-            cache_product(variant, product)
-        setattr(product, VARIANTS_ATTR, variants)
+        _list_variants(product, by_product.get(product.pk, []))
 
 
 def product_detail_queryset(*, user) -> QuerySet[Product]:
