@@ -55,7 +55,7 @@ def test_full_and_partial_rows_load_as_django_loads_them(django_assert_num_queri
     assert loaded.image.name == product.image.name  # the FileField descriptor wraps the stored name
 
 
-def test_a_loaded_instance_saves_as_an_update(django_assert_num_queries):
+def test_a_loaded_instance_saves_as_an_update():
     product = ProductFactory(name="Before")
     loaded = Product.objects.get(pk=product.pk)
     loaded.name = "After"
