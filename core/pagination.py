@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 
 from core.catalog_cache import catalog_key
+from core.prepared import CompiledCount
 
 
 class StandardPagination(PageNumberPagination):
@@ -18,30 +19,39 @@ class StandardPagination(PageNumberPagination):
 
 class CachedCountPaginator(Paginator):
     """A Paginator whose `count` is cached for `settings.CATALOG_CACHE_SECONDS`, keyed by the
-    filtered query itself and the catalog version (core.catalog_cache), so a catalog write makes
-    every cached total stale at once. A COUNT(*) over a large filtered catalogue (tens of thousands of
+    COUNT's own SQL and the catalog version (core.catalog_cache), so a catalog write makes every
+    cached total stale at once. A COUNT(*) over a large filtered catalogue (tens of thousands of
     rows at 100k products) costs far more than fetching the 20 rows of the page. Writes that skip
     `catalog_changed()` (raw SQL, a shell) may leave the total lagging by the cache time; the rows
-    themselves are always read from the database."""
+    themselves are always read from the database.
+
+    The object list is a QuerySet, or an object with `compiled_count()` giving a
+    `core.prepared.CompiledCount` (the product list's `selectors.ProductListSource`, whose SQL is
+    compiled once per filter set)."""
 
     @cached_property
     def count(self) -> int:
-        timeout = getattr(settings, "CATALOG_CACHE_SECONDS", 0)
-        if not timeout or not hasattr(self.object_list, "query"):
+        compiled_count = getattr(self.object_list, "compiled_count", None)
+        if compiled_count is not None:
+            counter = compiled_count()
+        elif isinstance(self.object_list, QuerySet) and self.object_list._result_cache is None:
+            counter = CompiledCount(self.object_list)
+        else:
             return super().count
-        # Without ORDER BY: every ordering of the same filter shares one total.
-        try:
-            sql, params = self.object_list.order_by().query.sql_with_params()
-        except EmptyResultSet:
-            # A filter that can match nothing (`.none()`, e.g. an unknown `?category=`, or an empty
-            # `__in`) has no SQL at all: the total is 0, with no query and nothing to cache.
+        if counter.statement is None:
+            # A filter that can match nothing (`.none()`, an empty `__in`) has no SQL at all: the
+            # total is 0, with no query and nothing to cache.
             return 0
+        timeout = getattr(settings, "CATALOG_CACHE_SECONDS", 0)
+        if not timeout:
+            return counter.run()
+        sql, params = counter.statement  # COUNT has no ORDER BY: every ordering shares one total
         key = catalog_key("count", f"{sql}\x00{params!r}")
         if key is None:  # the cache is unusable: count in the database
-            return super().count
+            return counter.run()
         count = cache.get(key)
         if count is None:
-            count = super().count
+            count = counter.run()
             cache.set(key, count, timeout)
         return count
 

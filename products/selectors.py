@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Count, F, FilteredRelation, Max, Min, Prefetch, Q, QuerySet
 
 from core.ids import as_id
-from core.prepared import PreparedQuery
+from core.prepared import CompiledCount, PreparedQuery, QueryMemo
 
 from .filters import ProductFilter
 from .models import Category, Product, ProductVariant, WishlistItem
@@ -270,6 +270,70 @@ def product_list(*, filters: Mapping[str, Any], user) -> QuerySet[Product]:
     if not filterset.is_valid():
         raise ValidationError(_errors_as_dict(filterset.errors))
     return filterset.qs
+
+
+# The product lists' SQL by filter set (core.prepared.QueryMemo): a list whose filters were seen
+# before in this thread runs its stored SQL, without building the FilterSet and compiling again.
+# A bound per thread, not per process: 8 threads x 256 small entries (SQL text, converters).
+_LIST_SQL = QueryMemo(maxsize=256)
+
+
+def _filters_key(filters: Mapping[str, Any], *, staff: bool) -> tuple:
+    """What `product_list`'s queryset depends on: the reader's kind and every value of every
+    parameter the FilterSet reads (other parameters, like `page`, do not change it)."""
+    named = []
+    for name in ProductFilter.base_filters:
+        if name in filters:
+            values = filters.getlist(name) if hasattr(filters, "getlist") else filters[name]
+            named.append((name, tuple(values) if isinstance(values, list | tuple) else (values,)))
+    return (staff, tuple(named))
+
+
+class ProductListSource:
+    """`product_list(filters, user).only(*PRODUCT_READ_COLUMNS)` for a paginator: `count()` and
+    `[start:stop]` give what the queryset gives, from SQL compiled once per filter set and page
+    (`_LIST_SQL`); the FilterSet runs (and validates the filters) only when a filter set is new
+    to the thread. `compiled_count()` is for `core.pagination.CachedCountPaginator`."""
+
+    ordered = True  # the FilterSet always orders (with an id tie-break)
+
+    def __init__(self, *, filters: Mapping[str, Any], user):
+        self._filters = filters
+        self._user = user
+        self._key = ("page", _filters_key(filters, staff=_is_staff(user)))
+        self._queryset: QuerySet[Product] | None = None
+        if not _LIST_SQL.knows_count(self._key):
+            # A filter set new to this thread: build now, so invalid filters are a 400 before the
+            # paginator reads `page` (as with a queryset); a known one was valid when first built.
+            self.queryset()
+
+    def queryset(self) -> QuerySet[Product]:
+        if self._queryset is None:
+            self._queryset = product_list(filters=self._filters, user=self._user).only(*PRODUCT_READ_COLUMNS)
+        return self._queryset
+
+    def compiled_count(self) -> CompiledCount:
+        return _LIST_SQL.compiled_count(self._key, self.queryset)
+
+    def count(self) -> int:
+        return self.compiled_count().run()
+
+    def __getitem__(self, index: slice) -> list[Product]:
+        if not isinstance(index, slice) or index.step is not None:
+            raise TypeError("ProductListSource takes a [start:stop] slice.")
+        return _LIST_SQL.rows((*self._key, index.start, index.stop), lambda: self.queryset()[index])
+
+
+def product_storefront_rows(
+    *, filters: Mapping[str, Any], columns: tuple[str, ...], limit: int
+) -> list[tuple]:
+    """`product_list(filters)` as customers see it, the first `limit` products as `values_list(*columns)`
+    rows, from SQL compiled once per filter set (`_LIST_SQL`)."""
+    key = ("rows", _filters_key(filters, staff=False), columns, limit)
+    return _LIST_SQL.rows(
+        key,
+        lambda: product_list(filters=filters, user=None).select_related(None).values_list(*columns)[:limit],
+    )
 
 
 def _errors_as_dict(errors) -> dict[str, list[str]]:

@@ -109,10 +109,10 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     @method_decorator(cache_anonymous)
     def list(self, request, *args, **kwargs):
-        queryset = selectors.product_list(filters=request.query_params, user=request.user).only(
-            *selectors.PRODUCT_READ_COLUMNS
+        # The filtered catalog with its SQL compiled once per filter set (`ProductListSource`).
+        page = self.paginate_queryset(
+            selectors.ProductListSource(filters=request.query_params, user=request.user)
         )
-        page = self.paginate_queryset(queryset)
         selectors.product_variants_attach(page, user=request.user)
         # The plain-dict fast path (equal to ProductOutputSerializer's output, pinned by a test).
         tz = current_timezone()

@@ -1,8 +1,11 @@
-"""`core.prepared.PreparedQuery`: the stored SQL gives what the queryset gives (same instances,
-same field values, related objects, deferred fields, converters), for each shape of argument,
-in one query, from any thread; a lookup that would change its argument is refused."""
+"""`core.prepared`: the stored SQL gives what the queryset gives (same instances, same field
+values, related objects, deferred fields, converters, `values_list()` tuples, counts), in one query,
+from any thread. PreparedQuery: for each shape of argument; a lookup that would change its
+argument is refused. QueryMemo: built once per key and thread, within its bound, and every call
+reads the database (it stores SQL, not rows)."""
 
 import threading
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -11,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.ids import MAX_ID, as_id
-from core.prepared import PreparedQuery
+from core.prepared import CompiledCount, CompiledRows, PreparedQuery, QueryMemo
 from products.models import Product, ProductVariant
 from products.tests.factories import CategoryFactory, ProductFactory, ProductVariantFactory
 
@@ -121,6 +124,129 @@ def test_each_thread_compiles_its_own_and_gets_the_same_rows(products):
     thread.join(30)
     assert there == here
     assert len(prepared._local.compiled) == 1  # this thread's; the other thread kept its own
+
+
+# --- CompiledRows, CompiledCount, QueryMemo ---------------------------------------------------
+
+
+def test_compiled_rows_equal_the_querysets_rows_instances_and_tuples(products):
+    variant = ProductVariantFactory(product=products[0], options={"Size": "M"}, price=Decimal("5.10"))
+    querysets = [
+        build_products([p.pk for p in products]),
+        build_products([p.pk for p in products])[1:3],
+        Product.objects.order_by("id").values_list("id", "name", "price", "image", "created_at"),
+        ProductVariant.objects.order_by("id").values_list("sku", "options", "price"),
+    ]
+    for queryset in querysets:
+        expected = list(queryset._chain())
+        with CaptureQueriesContext(connection) as queries:
+            got = CompiledRows.of(queryset._chain()).run()
+        assert len(queries) == 1
+        if queryset._fields is None:
+            assert [product_columns(p) for p in got] == [product_columns(p) for p in expected]
+            assert [p.category_id and p.category.name for p in got] == [
+                p.category_id and p.category.name for p in expected
+            ]
+        else:
+            assert got == expected
+            assert all(type(row) is tuple for row in got)
+    (variant_row,) = CompiledRows.of(
+        ProductVariant.objects.filter(pk=variant.pk).values_list("options", "price")
+    ).run()
+    assert variant_row == ({"Size": "M"}, Decimal("5.10"))
+
+
+def test_compiled_rows_of_a_query_that_matches_nothing_send_no_sql(products):
+    compiled = CompiledRows.of(Product.objects.filter(pk__in=[]))
+    with CaptureQueriesContext(connection) as queries:
+        assert compiled.run() == []
+    assert len(queries) == 0
+
+
+def test_compiled_counts_equal_count(products):
+    for queryset in (
+        Product.objects.all(),
+        Product.objects.filter(is_active=True).select_related("category").order_by("-price"),
+        build_products([products[0].pk, products[2].pk, products[3].pk]),
+        Product.objects.filter(category__name="Shoes"),
+        Product.objects.filter(pk__in=[]),
+    ):
+        compiled = CompiledCount(queryset._chain())
+        with CaptureQueriesContext(connection) as queries:
+            assert compiled.run() == queryset.count()
+        assert len(queries) == (0 if compiled.statement is None else 2)
+        assert compiled.statement is None or "ORDER BY" not in compiled.statement[0]
+    for refused in (
+        Product.objects.all()[:2],
+        Product.objects.values("id"),
+        Product.objects.union(Product.objects.all()),
+    ):
+        with pytest.raises(ImproperlyConfigured):
+            CompiledCount(refused)
+
+
+def test_a_memo_builds_once_per_key_and_reads_the_database_every_time(products):
+    memo = QueryMemo(maxsize=2)
+    built = Counter()
+
+    def build(key):
+        def make():
+            built[key] += 1
+            return Product.objects.filter(is_active=True, price__lte=key).order_by("id")
+
+        return make
+
+    cheap = [p.pk for p in products if p.is_active and p.price <= 50]
+    assert [p.pk for p in memo.rows(50, build(50))] == cheap
+    assert memo.count(50, build(50)) == len(cheap)
+    new = ProductFactory(price=Decimal("1.00"))  # the memo stores SQL, not rows
+    assert [p.pk for p in memo.rows(50, build(50))] == [*cheap, new.pk]
+    assert memo.count(50, build(50)) == len(cheap) + 1
+    assert built[50] == 2  # once for the rows, once for the count
+    assert memo.knows_count(50) and not memo.knows_count(100)
+
+    memo.rows(100, build(100))  # a third entry: the least recently used (the rows of 50) goes
+    memo.rows(50, build(50))
+    assert built == {50: 3, 100: 1}
+
+
+def test_a_failing_build_is_not_remembered(products):
+    memo = QueryMemo()
+    calls = []
+
+    def build():
+        calls.append(1)
+        raise ValueError("bad filter")
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match="bad filter"):
+            memo.rows("k", build)
+    assert len(calls) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_thread_keeps_its_own_memo(products):
+    memo = QueryMemo()
+    built = []
+
+    def build():
+        built.append(threading.get_ident())
+        return Product.objects.order_by("id")
+
+    here = [p.pk for p in memo.rows("all", build)]
+    there = []
+
+    def other_thread():
+        try:
+            there.extend(p.pk for p in memo.rows("all", build))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join(30)
+    assert there == here
+    assert len(built) == 2 and built[0] != built[1]
 
 
 @pytest.mark.parametrize(
