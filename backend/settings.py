@@ -128,6 +128,9 @@ DATABASES = {
 }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if IS_POSTGRES:
+    # Django's backend whose per-request health check skips the `SELECT 1` round trip when the
+    # kept connection's socket is quiet (core/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
     # Fail fast when the server is unreachable, so /api/health/ answers 503 within the
     # platform's health-check timeout instead of hanging on a dead host.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(

@@ -1,0 +1,53 @@
+"""Django's PostgreSQL backend with a health check that costs no round trip when nothing happened.
+
+With persistent connections (`DB_CONN_MAX_AGE`) Django checks a kept connection at each request's
+first query (`CONN_HEALTH_CHECKS`) by sending `SELECT 1`: one round trip per request, paid by
+every request that touches the database, to find the rare connection the server closed while it
+sat idle (a restart, `idle_session_timeout`, PgBouncer's `client_idle_timeout`, a terminated
+backend).
+
+A server that closes a connection tells the client: PostgreSQL sends an error (FATAL, e.g.
+57P01 `terminating connection due to administrator command`) and closes the socket (FIN), and
+PgBouncer closes it; either way the client's socket becomes readable. A healthy idle connection
+has nothing to read: every result, up to ReadyForQuery, was read by the query that asked for it.
+So the check first polls the socket with a zero timeout, as urllib3 does before reusing a kept-alive
+HTTP connection (`is_connection_dropped`): nothing to read, the connection is reused with no round
+trip; anything to read (or poll unavailable), Django's own `SELECT 1` check runs and closes the
+connection if it fails, exactly as before. A peer that vanished silently (no FIN, a network
+partition) is not seen by either check until a query times out, as with Django's.
+
+Used for PostgreSQL URLs by `backend/settings.py` (`ENGINE = "core.postgresql"`).
+"""
+
+from __future__ import annotations
+
+import select
+
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
+
+_POLL = getattr(select, "poll", None)
+_READY = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP if _POLL else 0
+
+
+def socket_has_news(fileno: int) -> bool:
+    """Whether anything (data, an error, a hang-up) waits on the socket; True when it cannot be told."""
+    if _POLL is None:
+        return True
+    poller = _POLL()
+    poller.register(fileno, _READY)
+    return bool(poller.poll(0))
+
+
+class DatabaseWrapper(PostgreSQLDatabaseWrapper):
+    def close_if_health_check_failed(self):
+        if (
+            self.connection is not None
+            and self.health_check_enabled
+            and not self.health_check_done
+            and not self.pool
+            and not self.connection.closed
+            and not socket_has_news(self.connection.fileno())
+        ):
+            self.health_check_done = True  # idle and quiet: nothing closed it
+            return
+        super().close_if_health_check_failed()
