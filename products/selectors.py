@@ -14,7 +14,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, F, FilteredRelation, Max, Min, Prefetch, Q, QuerySet
+from django.db.models import BigIntegerField, Count, F, FilteredRelation, Max, Min, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from core.ids import as_id
 from core.prepared import CompiledCount, PreparedQuery, QueryMemo
@@ -289,6 +290,9 @@ def _filters_key(filters: Mapping[str, Any], *, staff: bool) -> tuple:
     return (staff, tuple(named))
 
 
+_TOTAL = "_list_total"  # the annotation carrying the total in `rows_with_total`
+
+
 class ProductListSource:
     """`product_list(filters, user).only(*PRODUCT_READ_COLUMNS)` for a paginator: `count()` and
     `[start:stop]` give what the queryset gives, from SQL compiled once per filter set and page
@@ -317,6 +321,25 @@ class ProductListSource:
 
     def count(self) -> int:
         return self.compiled_count().run()
+
+    def rows_with_total(self, start: int, stop: int) -> tuple[list[Product], int | None]:
+        """`self[start:stop]` and the filter set's total from one query: the compiled COUNT runs
+        inside the page's SELECT as an uncorrelated scalar subquery, which the database evaluates
+        once (PostgreSQL: an InitPlan, the same index-only count the separate COUNT is), so the
+        total costs no round trip of its own. The total is None when the page has no rows."""
+        count = self.compiled_count()
+        if count.statement is None:
+            return [], 0
+        # The COUNT's SQL is Django's compiled query (`CompiledCount`); values stay parameters.
+        total_sql = RawSQL(*count.statement, BigIntegerField())  # noqa: S611
+        rows = _LIST_SQL.rows(
+            ("total", *self._key, start, stop),
+            lambda: self.queryset().annotate(**{_TOTAL: total_sql})[start:stop],
+        )
+        total = None
+        for product in rows:
+            total = product.__dict__.pop(_TOTAL)
+        return rows, total
 
     def __getitem__(self, index: slice) -> list[Product]:
         if not isinstance(index, slice) or index.step is not None:

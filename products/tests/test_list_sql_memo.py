@@ -148,3 +148,61 @@ def test_the_storefront_list_builds_once_per_filter_set_and_reads_fresh_rows(
     assert [row["subtitle"] for row in api_client.get(WEB_LIST, params).json()] == ["Clog", "Sandal"]
     assert len(builds) == 2
     assert api_client.get(WEB_LIST, {"min_price": "x"}).status_code == 400
+
+
+# --- The page and its total in one query (CachedCountPaginator + ProductListSource.rows_with_total)
+
+
+def list_queries(client, params):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LIST, params)
+    return response, [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.parametrize(
+    ("params", "count", "names"),
+    [
+        ({"page_size": "2", "ordering": "price"}, 4, ["Hat", "Sandal"]),
+        ({"page_size": "3", "page": "2", "ordering": "price"}, 4, ["Runner"]),
+        ({"page_size": "2", "page": "last", "ordering": "price"}, 4, ["Boot", "Runner"]),
+        ({"search": "nothing-matches"}, 0, []),
+        ({"category": "nope"}, 0, []),
+    ],
+)
+def test_the_page_carries_its_total(api_client, catalog, params, count, names):
+    response, sql = list_queries(api_client, params)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == count
+    assert [row["name"] for row in body["results"]] == names
+    # The page with the COUNT inside it (no separate COUNT), then the page's variants; an
+    # unknown category matches nothing in SQL too: one query, no variants to read.
+    assert sum("COUNT(*)" in statement for statement in sql) <= 1
+    assert len(sql) == (2 if names else 1) + (1 if params.get("page") == "last" else 0)
+
+
+def test_a_page_past_the_end_is_a_404_after_counting(api_client, catalog):
+    response, sql = list_queries(api_client, {"page_size": "2", "page": "3"})
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert len(sql) == 2  # the empty page, then the COUNT that says it does not exist
+    assert api_client.get(LIST, {"search": "nothing-matches", "page": "2"}).status_code == 404
+    for page in ("0", "-1", "abc", "1.5"):
+        assert api_client.get(LIST, {"page": page}).status_code == 404
+
+
+def test_with_the_cache_on_a_page_stores_its_total_and_the_next_reads_it(staff_client, catalog, settings):
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}
+    }
+    settings.CATALOG_CACHE_SECONDS = 30
+    cache.clear()
+    # Staff requests skip the response cache: only the cached total is in play.
+    first, sql = list_queries(staff_client, {"ordering": "price"})
+    assert first.json()["count"] == 5 and sum("COUNT(*)" in s for s in sql) == 1
+    again, sql = list_queries(staff_client, {"ordering": "-price"})  # the same filters' total
+    assert again.json()["count"] == 5
+    assert not any("COUNT(*)" in s for s in sql)
+    assert [r["name"] for r in again.json()["results"]] == [r["name"] for r in first.json()["results"]][::-1]
