@@ -15,8 +15,9 @@ cumulative time. `docs/bench.md` records the before/after figures.
 
 Scenarios: `bare` (/api/bench/ping/, a DRF view without database, through the test client with
 no middleware), `ping` (the same behind the full middleware stack), `detail` (/api/products/<id>/), `list`
-(/api/products/, page of 20), `web-list` (/api/web/products/, 20 products), `cart` (GET /api/cart/
-with 3 lines, authenticated).
+(/api/products/, page of 20), `list-new-filters` (the same page with a `min_price` no earlier
+request named, so its SQL is compiled afresh: the cost of a filter set new to the thread),
+`web-list` (/api/web/products/, 20 products), `cart` (GET /api/cart/ with 3 lines, authenticated).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from cart.models import CartItem  # noqa: E402
 from products.models import Product, ProductVariant  # noqa: E402
 from users.models import User  # noqa: E402
 
-SCENARIOS = ("bare", "ping", "detail", "list", "web-list", "cart")
+SCENARIOS = ("bare", "ping", "detail", "list", "list-new-filters", "web-list", "cart")
 
 # The usual suspects of issue 12: (label, path fragment of the file, function name). Their share
 # is cumulative time / the request's time; the calls are per request.
@@ -142,7 +143,7 @@ def make_request(name: str, state: dict):
         path = "/api/bench/ping/"
     elif name == "detail":
         path = f"/api/products/{state['detail_id']}/"
-    elif name == "list":
+    elif name in ("list", "list-new-filters"):
         path = "/api/products/?page_size=20"
     elif name == "web-list":
         path = "/api/web/products/"
@@ -151,6 +152,15 @@ def make_request(name: str, state: dict):
         headers["HTTP_AUTHORIZATION"] = f"Bearer {state['token']}"
     else:
         raise SystemExit(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
+
+    if name == "list-new-filters":
+        counter = iter(range(1, 10**9))
+
+        def call():
+            # 0.00001, 0.00002, ...: every request a new filter set, the same 20 products.
+            return client.get(f"{path}&min_price={next(counter) / 100000:.5f}")
+
+        return call
 
     def call():
         return client.get(path, **headers)
