@@ -23,16 +23,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import profile_requests  # noqa: E402 - sets up Django
+import profile_requests  # sets up Django (bench settings, DEBUG off)
+from django.db import close_old_connections
+from django.test import Client, override_settings
 
-from django.db import close_old_connections  # noqa: E402
-from django.test import Client, override_settings  # noqa: E402
-
-from core.postgresql import base  # noqa: E402
+from core.postgresql import base
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
