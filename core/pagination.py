@@ -6,6 +6,7 @@ from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 
 from core.catalog_cache import catalog_key
+from core.ids import MAX_ID
 from core.prepared import CompiledCount
 
 
@@ -77,11 +78,11 @@ class CachedCountPaginator(Paginator):
         fetch = getattr(self.object_list, "rows_with_total", None)
         if fetch is not None and "count" not in self.__dict__:
             number = self._page_number(number)
+            bottom = (number - 1) * self.per_page
             cached = self._cached_count()
             if cached is not None:
                 self.__dict__["count"] = cached
-            else:
-                bottom = (number - 1) * self.per_page
+            elif bottom + self.per_page <= MAX_ID:  # else no OFFSET can say it: count, then 404
                 rows, total = fetch(bottom, bottom + self.per_page)
                 if rows or bottom == 0:  # a first page without rows: nothing matches
                     self._remember(total if rows else 0)
