@@ -106,22 +106,28 @@ def test_values_querysets_are_refused(products):
         prepared(products[0].pk)
 
 
+def in_another_thread(call):
+    """`call()`'s result, run in a new thread (with its own database connection, closed after)."""
+    results = []
+
+    def run():
+        try:
+            results.append(call())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    return results[0] if results else None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_each_thread_compiles_its_own_and_gets_the_same_rows(products):
     prepared = PreparedQuery(build_products)
     ids = [p.pk for p in products]
     here = [product_columns(p) for p in prepared(ids)]
-    there = []
-
-    def other_thread():
-        try:
-            there.extend(product_columns(p) for p in prepared(ids))
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_thread)
-    thread.start()
-    thread.join(30)
+    there = in_another_thread(lambda: [product_columns(p) for p in prepared(ids)])
     assert there == here
     assert len(prepared._local.compiled) == 1  # this thread's; the other thread kept its own
 
@@ -234,17 +240,7 @@ def test_each_thread_keeps_its_own_memo(products):
         return Product.objects.order_by("id")
 
     here = [p.pk for p in memo.rows("all", build)]
-    there = []
-
-    def other_thread():
-        try:
-            there.extend(p.pk for p in memo.rows("all", build))
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_thread)
-    thread.start()
-    thread.join(30)
+    there = in_another_thread(lambda: [p.pk for p in memo.rows("all", build)])
     assert there == here
     assert len(built) == 2 and built[0] != built[1]
 
