@@ -13,7 +13,10 @@ has nothing to read: every result, up to ReadyForQuery, was read by the query th
 So the check first polls the socket with a zero timeout, as urllib3 does before reusing a kept-alive
 HTTP connection (`is_connection_dropped`): nothing to read, the connection is reused with no round
 trip; anything to read (or poll unavailable), Django's own `SELECT 1` check runs and closes the
-connection if it fails, exactly as before. A peer that vanished silently (no FIN, a network
+connection if it fails, exactly as before. Over TLS the same holds (anything the server sent
+while the connection sat idle, a TLS record included, makes the socket readable and so takes
+Django's check); the poll can only send a connection to the `SELECT 1` it would have had, never
+skip one for a socket with something on it. A peer that vanished silently (no FIN, a network
 partition) is not seen by either check until a query times out, as with Django's.
 
 Used for PostgreSQL URLs by `backend/settings.py` (`ENGINE = "core.postgresql"`).
