@@ -43,7 +43,6 @@ from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
-from django.db.models.sql.compiler import SQLCompiler
 
 # Placeholder ids: negative (no row has them) and inside a 32-bit integer column's range (Django
 # turns an out-of-range value into "no rows" while compiling, which would hide the placeholder).
@@ -73,24 +72,21 @@ class CompiledRows:
     )
 
     @classmethod
-    def of(cls, queryset: QuerySet) -> CompiledRows:
-        """Compile `queryset` (model instances, or `values_list()` tuples) as iterating it would."""
+    def of(cls, queryset: QuerySet, *, using: str | None = None) -> CompiledRows:
+        """Compile `queryset` (model instances, or `values_list()` tuples) as iterating it would,
+        for the database `using` (the queryset's own by default)."""
         if queryset._known_related_objects or queryset._prefetch_related_lookups:
             raise ImproperlyConfigured("Compiled rows come without prefetches or known related objects.")
         if queryset._iterable_class not in (ModelIterable, ValuesListIterable):
             raise ImproperlyConfigured("Compiled rows are model instances or values_list() tuples.")
-        compiler = queryset.query.get_compiler(using=queryset.db)
+        compiler = queryset.query.get_compiler(using=using or queryset.db)
+        compiled = cls()
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:
-            compiled = cls()
             compiled.empty = True
+            compiled.params = ()
             return compiled
-        return cls._from_compiler(compiler, sql, params, models=queryset._iterable_class is ModelIterable)
-
-    @classmethod
-    def _from_compiler(cls, compiler: SQLCompiler, sql: str, params, *, models: bool) -> CompiledRows:
-        compiled = cls()
         compiled.empty = False
         compiled.alias = compiler.using
         compiled.sql = sql
@@ -101,7 +97,7 @@ class CompiledRows:
         if compiler.has_composite_fields(fields):
             raise ImproperlyConfigured("Compiled rows do not support composite primary keys.")
         compiled.converters = tuple(compiler.get_converters(fields).items())
-        if not models:
+        if queryset._iterable_class is not ModelIterable:
             compiled.model = None
             return compiled
         klass_info = compiler.klass_info
@@ -192,20 +188,15 @@ class PreparedQuery:
             placeholder() if size is None else [placeholder() for _ in range(size)] for size in shape
         ]
         queryset = self._build(*build_args)
-        if (
-            queryset._known_related_objects
-            or queryset._prefetch_related_lookups
-            or queryset._iterable_class is not ModelIterable
-        ):
+        if queryset._iterable_class is not ModelIterable:
             raise ImproperlyConfigured(
                 "PreparedQuery builds model instances: no prefetch, values() or known objects."
             )
-        compiler = queryset.query.get_compiler(using=self._using)
-        sql, params = compiler.as_sql()
+        compiled = CompiledRows.of(queryset, using=self._using)
         position = {value: index for index, value in enumerate(placeholders)}
         slots = tuple(
             (index, position[param])
-            for index, param in enumerate(params)
+            for index, param in enumerate(compiled.params)
             if type(param) is int and param in position
         )
         if {arg for _, arg in slots} != set(range(len(placeholders))):
@@ -213,7 +204,7 @@ class PreparedQuery:
                 "A PreparedQuery argument did not reach the SQL unchanged: every argument must go to a "
                 "plain lookup (pk=, x_id=, x__in=)."
             )
-        return CompiledRows._from_compiler(compiler, sql, params, models=True), slots
+        return compiled, slots
 
 
 class CompiledCount:
@@ -252,7 +243,7 @@ class CompiledCount:
 class QueryMemo:
     """Compiled queries by key, per thread, at most `maxsize` of them (least recently used out).
 
-    `rows(key, build)` gives what `list(build())` gives and `count(key, build)` what
+    `rows(key, build)` gives what `list(build())` gives and `compiled_count(key, build).run()` what
     `build().count()` gives, from SQL compiled at the key's first use in this thread; `build` is
     called only then. The key must fix everything the built queryset depends on (module docstring)."""
 
@@ -279,7 +270,8 @@ class QueryMemo:
         return found
 
     def knows_count(self, key: Hashable) -> bool:
-        """Whether `count(key, ...)` was compiled in this thread (so its `build` ran and succeeded)."""
+        """Whether `compiled_count(key, ...)` was compiled in this thread (so its `build` ran and
+        succeeded)."""
         return ("count", key) in self._entries()
 
     def rows(self, key: Hashable, build: Callable[[], QuerySet]) -> list:
@@ -287,9 +279,6 @@ class QueryMemo:
 
     def compiled_count(self, key: Hashable, build: Callable[[], QuerySet]) -> CompiledCount:
         return self._compiled(("count", key), lambda: CompiledCount(build()))
-
-    def count(self, key: Hashable, build: Callable[[], QuerySet]) -> int:
-        return self.compiled_count(key, build).run()
 
     def clear(self) -> None:
         self._entries().clear()

@@ -204,10 +204,10 @@ def test_a_memo_builds_once_per_key_and_reads_the_database_every_time(products):
 
     cheap = [p.pk for p in products if p.is_active and p.price <= 50]
     assert [p.pk for p in memo.rows(50, build(50))] == cheap
-    assert memo.count(50, build(50)) == len(cheap)
+    assert memo.compiled_count(50, build(50)).run() == len(cheap)
     new = ProductFactory(price=Decimal("1.00"))  # the memo stores SQL, not rows
     assert [p.pk for p in memo.rows(50, build(50))] == [*cheap, new.pk]
-    assert memo.count(50, build(50)) == len(cheap) + 1
+    assert memo.compiled_count(50, build(50)).run() == len(cheap) + 1
     assert built[50] == 2  # once for the rows, once for the count
     assert memo.knows_count(50) and not memo.knows_count(100)
 
