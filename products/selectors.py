@@ -295,10 +295,11 @@ _TOTAL = "_list_total"  # the annotation carrying the total in `rows_with_total`
 
 
 class ProductListSource:
-    """`product_list(filters, user).only(*PRODUCT_READ_COLUMNS)` for a paginator: `count()` and
-    `[start:stop]` give what the queryset gives, from SQL compiled once per filter set and page
-    (`_LIST_SQL`); the FilterSet runs (and validates the filters) only when a filter set is new
-    to the thread. `compiled_count()` is for `core.pagination.CachedCountPaginator`."""
+    """`product_list(filters, user).only(*PRODUCT_READ_COLUMNS)` for a paginator
+    (`core.pagination.CachedCountPaginator`): `compiled_count().run()`, `[start:stop]` and
+    `rows_with_total` give what the queryset's count and slices give, from SQL compiled once per
+    filter set and page (`_LIST_SQL`); the FilterSet runs (and validates the filters) only when a
+    filter set is new to the thread."""
 
     ordered = True  # the FilterSet always orders (with an id tie-break)
 
@@ -320,9 +321,6 @@ class ProductListSource:
     def compiled_count(self) -> CompiledCount:
         return _LIST_SQL.compiled_count(self._key, self.queryset)
 
-    def count(self) -> int:
-        return self.compiled_count().run()
-
     def rows_with_total(self, start: int, stop: int) -> tuple[list[Product], int | None]:
         """`self[start:stop]` and the filter set's total from one query: the compiled COUNT runs
         inside the page's SELECT as an uncorrelated scalar subquery, which the database evaluates
@@ -331,12 +329,13 @@ class ProductListSource:
         count = self.compiled_count()
         if count.statement is None:
             return [], 0
-        # The COUNT's SQL is Django's compiled query (`CompiledCount`); values stay parameters.
-        total_sql = RawSQL(*count.statement, BigIntegerField())  # noqa: S611
-        rows = _LIST_SQL.rows(
-            ("total", *self._key, start, stop),
-            lambda: self.queryset().annotate(**{_TOTAL: total_sql})[start:stop],
-        )
+
+        def build() -> QuerySet[Product]:  # only when this page is new to the thread
+            # The COUNT's SQL is Django's compiled query (`CompiledCount`); values stay parameters.
+            total_sql = RawSQL(*count.statement, BigIntegerField())  # noqa: S611
+            return self.queryset().annotate(**{_TOTAL: total_sql})[start:stop]
+
+        rows = _LIST_SQL.rows(("total", *self._key, start, stop), build)
         total = None
         for product in rows:
             total = product.__dict__.pop(_TOTAL)
