@@ -51,7 +51,9 @@ class CachedCountPaginator(Paginator):
         sql, params = self._counter.statement  # COUNT has no ORDER BY: every ordering shares one total
         return catalog_key("count", f"{sql}\x00{params!r}")
 
+    @cached_property
     def _cached_count(self) -> int | None:
+        """The cached total, looked up once per paginator; None when not cached."""
         return cache.get(self._cache_key) if self._cache_key is not None else None
 
     def _remember(self, count: int) -> None:
@@ -68,7 +70,7 @@ class CachedCountPaginator(Paginator):
             # A filter that can match nothing (`.none()`, an empty `__in`) has no SQL at all: the
             # total is 0, with no query and nothing to cache.
             return 0
-        count = self._cached_count()
+        count = self._cached_count
         if count is None:
             count = counter.run()
             self._remember(count)
@@ -79,10 +81,8 @@ class CachedCountPaginator(Paginator):
         if fetch is not None and "count" not in self.__dict__:
             number = self._page_number(number)
             bottom = (number - 1) * self.per_page
-            cached = self._cached_count()
-            if cached is not None:
-                self.__dict__["count"] = cached
-            elif bottom + self.per_page <= MAX_ID:  # else no OFFSET can say it: count, then 404
+            # A cached total serves the usual path below; so does a page no OFFSET can say (404).
+            if self._cached_count is None and bottom + self.per_page <= MAX_ID:
                 rows, total = fetch(bottom, bottom + self.per_page)
                 if rows or bottom == 0:  # a first page without rows: nothing matches
                     self._remember(total if rows else 0)
