@@ -32,6 +32,14 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_prepare_threshold(name: str, default: int) -> int | None:
+    """psycopg's prepare_threshold: a whole number of executions, or None for "off"."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in {"off", "none", "false", "no"}:
+        return None
+    return int(value) if value else default
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
@@ -138,6 +146,12 @@ if IS_POSTGRES:
     )
     # Behind pgbouncer in transaction mode server-side cursors must be off (and DB_CONN_MAX_AGE=0).
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
+    # Parameters sent apart from the SQL (psycopg's server-side binding), and a statement run
+    # DB_PREPARE_THRESHOLD times on one connection kept prepared there, so PostgreSQL stops
+    # parsing and planning the same few queries on every request. "off" turns preparing off
+    # (a PgBouncer older than 1.21, or one without max_prepared_statements: docs/production.md).
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env_bool("DB_SERVER_SIDE_BINDING", True)
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env_prepare_threshold("DB_PREPARE_THRESHOLD", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"
 

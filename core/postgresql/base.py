@@ -19,6 +19,17 @@ Django's check); the poll can only send a connection to the `SELECT 1` it would 
 skip one for a socket with something on it. A peer that vanished silently (no FIN, a network
 partition) is not seen by either check until a query times out, as with Django's.
 
+Prepared statements (`OPTIONS["prepare_threshold"]`, with server-side binding): psycopg prepares
+a statement once it has run `prepare_threshold` times on a connection, so PostgreSQL skips
+parsing and planning it from then on. A prepared statement outlives a migration run by another
+process, and one that changes the type of a column it returns (a longer `max_length`) makes
+PostgreSQL refuse it ("cached plan must not change result type") on every later run on that
+connection. So the cursor prepares only statements run in autocommit, every read outside a
+transaction, where a refused statement has not run and can be run again: it drops the
+connection's prepared statements (`DEALLOCATE ALL`, which psycopg also forgets) and runs the
+statement again, once. Statements inside a transaction are not prepared: a refusal there would
+abort the transaction and fail the request.
+
 Used for PostgreSQL URLs by `backend/settings.py` (`ENGINE = "core.postgresql"`).
 """
 
@@ -27,6 +38,8 @@ from __future__ import annotations
 import select
 
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
+from django.db.backends.postgresql.base import ServerBindingCursor
+from psycopg import errors
 
 _POLL = getattr(select, "poll", None)
 _READY = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP if _POLL else 0
@@ -41,7 +54,31 @@ def socket_has_news(fileno: int) -> bool:
     return bool(poller.poll(0))
 
 
+STALE_PLAN = "cached plan must not change result type"  # PostgreSQL's message, SQLSTATE 0A000
+
+
+class PreparingCursor(ServerBindingCursor):
+    """Django's server-side binding cursor, preparing only in autocommit (see the module's doc)."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        if not self.connection.autocommit:
+            return super().execute(query, params, prepare=False, binary=binary)
+        try:
+            return super().execute(query, params, prepare=prepare, binary=binary)
+        except errors.FeatureNotSupported as error:
+            if error.diag.message_primary != STALE_PLAN:
+                raise
+        self.connection.execute("DEALLOCATE ALL")
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if params.get("cursor_factory") is ServerBindingCursor:
+            params["cursor_factory"] = PreparingCursor
+        return params
+
     def close_if_health_check_failed(self):
         if (
             self.connection is not None

@@ -122,7 +122,9 @@ def test_check_deploy_reports_a_weakened_production_config(tmp_path):
 def _variables_read_by_the_code() -> set[str]:
     settings_source = (BASE_DIR / "backend" / "settings.py").read_text()
     gunicorn_source = (BASE_DIR / "gunicorn.conf.py").read_text()
-    names = set(re.findall(r'\benv(?:_bool|_int|_list)?\(\s*"([A-Z][A-Z0-9_]+)"', settings_source))
+    names = set(
+        re.findall(r'\benv(?:_bool|_int|_list|_prepare_threshold)?\(\s*"([A-Z][A-Z0-9_]+)"', settings_source)
+    )
     names |= set(
         re.findall(r"(?:_env_int|os\.environ\.get)\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", gunicorn_source)
     )
