@@ -113,16 +113,31 @@ def test_nothing_inside_a_transaction_is_prepared(probe_table):
     assert not [sql for sql in prepared() if "prep_probe" in sql]
 
 
+def wrapper_with(**options) -> base.DatabaseWrapper:
+    settings_dict = {**connection.settings_dict}
+    settings_dict["OPTIONS"] = {**settings_dict["OPTIONS"], **options}
+    return base.DatabaseWrapper(settings_dict, alias="prepare-options")
+
+
 def test_off_prepares_nothing(probe_table):
-    dict_off = {**connection.settings_dict}
-    dict_off["OPTIONS"] = {**dict_off["OPTIONS"], "prepare_threshold": None}
-    off = base.DatabaseWrapper(dict_off, alias="prepare-off")
+    off = wrapper_with(prepare_threshold=None)
     try:
         assert run(STATEMENT, [1], 10, db=off) == [[(1, "one")]] * 10
         assert off.connection.prepare_threshold is None
         assert prepared(off) == []
     finally:
         off.close()
+
+
+def test_client_side_binding_prepares_nothing(probe_table):
+    """DB_SERVER_SIDE_BINDING=false: Django's own client-side binding cursor, whatever the threshold."""
+    client_side = wrapper_with(server_side_binding=False)
+    try:
+        assert run(STATEMENT, [1], 10, db=client_side) == [[(1, "one")]] * 10
+        assert not isinstance(client_side.connection.cursor(), base.PreparingCursor)
+        assert prepared(client_side) == []
+    finally:
+        client_side.close()
 
 
 def test_a_statement_a_migration_made_stale_is_dropped_and_run_again(probe_table):
