@@ -149,7 +149,7 @@ if IS_POSTGRES:
     # Parameters sent apart from the SQL (psycopg's server-side binding), and a statement run
     # DB_PREPARE_THRESHOLD times on one connection kept prepared there, so PostgreSQL stops
     # parsing and planning the same few queries on every request. "off" turns preparing off
-    # (a PgBouncer older than 1.21, or one without max_prepared_statements: docs/production.md).
+    # (a PgBouncer older than 1.22, or one without max_prepared_statements: docs/production.md).
     DATABASES["default"]["OPTIONS"]["server_side_binding"] = env_bool("DB_SERVER_SIDE_BINDING", True)
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env_prepare_threshold("DB_PREPARE_THRESHOLD", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

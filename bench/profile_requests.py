@@ -183,7 +183,8 @@ def run(name: str, state: dict, *, warmup: int, repeat: int, top: int, cpu_timer
     cpu_ms = (time.process_time() - started) * 1000 / repeat
 
     # cProfile's default clock is wall time, so waits on PostgreSQL show as the top cost;
-    # --cpu-timer profiles with the process's CPU clock instead (coarser, but waits drop out).
+    # --cpu-timer profiles with the process's CPU clock instead (a system call per reading, so more
+    # overhead, but waits drop out).
     profiler = cProfile.Profile(time.process_time) if cpu_timer else cProfile.Profile()
     profiler.enable()
     for _ in range(repeat):

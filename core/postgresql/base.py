@@ -27,8 +27,9 @@ PostgreSQL refuse it ("cached plan must not change result type") on every later 
 connection. So the cursor prepares only statements run in autocommit, every read outside a
 transaction, where a refused statement has not run and can be run again: it drops the
 connection's prepared statements (`DEALLOCATE ALL`, which psycopg also forgets) and runs the
-statement again, once. Statements inside a transaction are not prepared: a refusal there would
-abort the transaction and fail the request.
+statement again, once. Statements run inside a transaction are not prepared: a refusal there
+would abort the transaction and fail the request. (psycopg's `executemany` prepares its statement
+past this guard; nothing in the project calls it.)
 
 Used for PostgreSQL URLs by `backend/settings.py` (`ENGINE = "core.postgresql"`).
 """
