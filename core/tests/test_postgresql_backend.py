@@ -4,11 +4,12 @@ when the connection's socket is quiet, and still replaces a connection the serve
 import select
 import time
 
-import psycopg
 import pytest
 from django.db import connection, connections
 
 from core.postgresql import base
+
+from .pg_helpers import plain_connection
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -55,10 +56,7 @@ def test_a_quiet_kept_connection_is_reused_without_a_round_trip(checks):
 
 def test_a_connection_the_server_closed_is_checked_and_replaced(checks):
     pid = backend_pid()
-    dsn = connection.get_connection_params()
-    dsn.pop("cursor_factory", None)
-    dsn.pop("context", None)
-    with psycopg.connect(**dsn, autocommit=True) as admin:
+    with plain_connection() as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
     poller = select.poll()
     poller.register(connection.connection.fileno(), select.POLLIN)

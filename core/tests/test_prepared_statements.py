@@ -3,7 +3,6 @@
 inside a transaction is, "off" prepares nothing, and a statement a migration made stale is
 dropped and run again instead of failing the request."""
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.db import NotSupportedError, connection, transaction
@@ -13,6 +12,8 @@ from rest_framework.test import APIClient
 from backend.settings import env_prepare_threshold
 from core.postgresql import base
 from products.tests.factories import ProductFactory, ProductVariantFactory
+
+from .pg_helpers import plain_connection
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -33,13 +34,6 @@ def run(sql: str, params, times: int, db=connection) -> list:
             cursor.execute(sql, params)
             rows.append(cursor.fetchall())
     return rows
-
-
-def other_connection() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    for key in ("cursor_factory", "context", "prepare_threshold"):
-        params.pop(key, None)
-    return psycopg.connect(**params, autocommit=True)
 
 
 @pytest.fixture
@@ -143,7 +137,7 @@ def test_client_side_binding_prepares_nothing(probe_table):
 def test_a_statement_a_migration_made_stale_is_dropped_and_run_again(probe_table):
     run(STATEMENT, [1], connection.connection.prepare_threshold + 1)
     assert [sql for sql in prepared() if "prep_probe" in sql]
-    with other_connection() as migration:  # another process changes a returned column's type
+    with plain_connection() as migration:  # another process changes a returned column's type
         migration.execute("ALTER TABLE prep_probe ALTER COLUMN label TYPE varchar(20)")
         migration.execute("UPDATE prep_probe SET label = 'one, longer' WHERE id = 1")
 
