@@ -1,32 +1,76 @@
 #!/usr/bin/env bash
-# User and system CPU per request of gunicorn's workers for one path, under wrk (16 connections,
-# 8 s after a 3 s warm-up), against an already seeded database (e.g. bench/profile_requests.py's):
+# gunicorn workers' CPU per request (user + system, from /proc) for one or more paths under wrk,
+# in interleaved rounds, against an already seeded database (e.g. bench/profile_requests.py's):
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/novacart_profile \
-#       GUNICORN_THREADS=8 bash bench/cpu_split.sh /api/products/19/
+#       bash bench/cpu_split.sh [--rounds 8] [--seconds 3] [--compare "GUNICORN_THREADS=1"] \
+#       /api/bench/ping/ /api/bench/select1/ /api/bench/detail-query/1/ /api/products/1/
 #
-# Catalog cache off, DEBUG off, bench settings (with /api/bench/bare/ and /api/bench/ping/).
-# Used to compare GUNICORN_THREADS=8 with =1 on database-bound requests (docs/bench.md, fifth pass);
-# alternate the runs: one window says little on a noisy machine.
+# Each round runs wrk (16 connections) on every path in turn and prints each one's CPU ms per
+# request (user + system) and requests/s; the last lines give the medians, with the system part. With --compare, a second gunicorn started with those
+# extra environment variables (e.g. GUNICORN_THREADS=1) serves the same paths right after the
+# first one, in the same rounds, so the two configurations share the machine's slow and fast
+# phases. Catalog cache off, DEBUG off, bench settings (bench/urls.py: /api/bench/bare/, ping,
+# select1 and detail-query). Used in docs/bench.md (the threads, and where a detail's CPU goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-path=${1:?usage: bench/cpu_split.sh /api/path/}
-port=${PORT:-18123}
+rounds=8 seconds=3 compare=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --rounds) rounds=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --compare) compare=$2; shift 2 ;;
+    --*) echo "unknown option $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+[ $# -gt 0 ] || { echo "usage: bench/cpu_split.sh [--rounds N] [--seconds S] [--compare 'VAR=value ...'] /api/path/ ..." >&2; exit 2; }
 export DJANGO_SETTINGS_MODULE=bench.settings_bench DEBUG=false ALLOWED_HOSTS=127.0.0.1 \
   SECURE_SSL_REDIRECT=false THROTTLE_DISABLED=true LOG_LEVEL=WARNING CATALOG_CACHE_SECONDS=0 \
-  SECRET_KEY=bench-only-secret-key-not-used-anywhere-else-0123456789
-.venv/bin/gunicorn bench.wsgi -c gunicorn.conf.py --bind "127.0.0.1:$port" --workers 2 \
-  --max-requests 0 >/dev/null 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/api/bench/ping/" && break; sleep 0.2; done
-url="http://127.0.0.1:$port$path"
-wrk -t2 -c16 -d3s "$url" >/dev/null
-workers=$(pgrep -P "$server")
-ticks() { for pid in $workers; do awk '{print $14, $15}' "/proc/$pid/stat"; done | awk '{u += $1; s += $2} END {print u, s}'; }
-read -r user0 sys0 < <(ticks)
-requests=$(wrk -t2 -c16 -d8s "$url" | awk '/requests in/ {print $1}')
-read -r user1 sys1 < <(ticks)
+  GUNICORN_ACCESS_LOG="" SECRET_KEY=bench-only-secret-key-not-used-anywhere-else-0123456789
+
+free_port() { .venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+servers=() ports=() labels=()
+trap 'kill "${servers[@]}" 2>/dev/null; wait "${servers[@]}" 2>/dev/null || true' EXIT
+start() {  # start <label> [VAR=value ...]
+  local label=$1 port
+  shift
+  port=$(free_port)
+  # shellcheck disable=SC2068
+  env $@ .venv/bin/gunicorn bench.wsgi -c gunicorn.conf.py --bind "127.0.0.1:$port" --workers 2 \
+    --max-requests 0 >/dev/null 2>&1 &
+  servers+=("$!") ports+=("$port") labels+=("$label")
+  for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/api/bench/ping/" && return; sleep 0.2; done
+  echo "gunicorn ($label) did not start" >&2
+  exit 1
+}
+start "threads=${GUNICORN_THREADS:-8}"
+[ -z "$compare" ] || start "$compare" $compare
+
 hz=$(getconf CLK_TCK)
-awk -v p="$path" -v t="${GUNICORN_THREADS:-8}" -v n="$requests" -v u=$((user1 - user0)) -v s=$((sys1 - sys0)) -v hz="$hz" \
-  'BEGIN {printf "%s threads=%s requests=%d user_ms/req=%.3f sys_ms/req=%.3f\n", p, t, n, u*1000/hz/n, s*1000/hz/n}'
+ticks() { for pid in $(pgrep -P "$1"); do awk '{print $14, $15}' "/proc/$pid/stat"; done | awk '{u += $1; s += $2} END {print u, s}'; }
+for path in "$@"; do for port in "${ports[@]}"; do wrk -t1 -c16 -d1s "http://127.0.0.1:$port$path" >/dev/null; done; done
+out=$(mktemp)
+for round in $(seq 1 "$rounds"); do
+  line="round $round:"
+  for path in "$@"; do
+    for i in "${!ports[@]}"; do
+      read -r user0 sys0 < <(ticks "${servers[$i]}")
+      n=$(wrk -t1 -c16 -d"${seconds}s" "http://127.0.0.1:${ports[$i]}$path" | awk '/requests in/ {print $1}')
+      read -r user1 sys1 < <(ticks "${servers[$i]}")
+      ms=$(awk -v t=$((user1 + sys1 - user0 - sys0)) -v n="$n" -v hz="$hz" 'BEGIN {printf "%.3f", t * 1000 / hz / n}')
+      sys_ms=$(awk -v t=$((sys1 - sys0)) -v n="$n" -v hz="$hz" 'BEGIN {printf "%.3f", t * 1000 / hz / n}')
+      rps=$(awk -v n="$n" -v s="$seconds" 'BEGIN {printf "%.0f", n / s}')
+      echo "$path|${labels[$i]}|$ms|$sys_ms|$rps" >>"$out"
+      line="$line  $path [${labels[$i]}] $ms ($rps/s)"
+    done
+  done
+  echo "$line"
+done
+echo "medians over $rounds rounds: gunicorn CPU ms/request (user + system), of it system, requests/s"
+sort -t'|' -k1,2 -s "$out" | awk -F'|' '
+  function median(a, n) { asort(a); return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  function flush() { if (n) printf "  %-32s %-24s %.3f  %.3f  %6.0f\n", k1, k2, median(v, n), median(y, n), median(r, n) }
+  { if ($1 != k1 || $2 != k2) { flush(); k1 = $1; k2 = $2; n = 0; delete v; delete y; delete r } v[++n] = $3; y[n] = $4; r[n] = $5 }
+  END { flush() }'
+rm -f "$out"
