@@ -7,10 +7,10 @@
 #       /api/bench/ping/ /api/bench/select1/ /api/bench/detail-query/1/ /api/products/1/
 #
 # Each round runs wrk (16 connections) on every path in turn and prints each one's CPU ms per
-# request (user + system) and requests/s; the last lines give the medians, with the system part. With --compare, a second gunicorn started with those
-# extra environment variables (e.g. GUNICORN_THREADS=1) serves the same paths right after the
-# first one, in the same rounds, so the two configurations share the machine's slow and fast
-# phases. Catalog cache off, DEBUG off, bench settings (bench/urls.py: /api/bench/bare/, ping,
+# request (user + system) and requests/s; the last lines give the medians, with the system part.
+# With --compare, a second gunicorn started with those extra environment variables (e.g.
+# GUNICORN_THREADS=1) serves the same paths right after the first one, in the same rounds, so the
+# two configurations share the machine's slow and fast phases. Catalog cache off, DEBUG off, bench settings (bench/urls.py: /api/bench/bare/, ping,
 # select1 and detail-query). Used in docs/bench.md (the threads, and where a detail's CPU goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +36,7 @@ start() {  # start <label> [VAR=value ...]
   local label=$1 port
   shift
   port=$(free_port)
-  # shellcheck disable=SC2068
-  env $@ .venv/bin/gunicorn bench.wsgi -c gunicorn.conf.py --bind "127.0.0.1:$port" --workers 2 \
+  env "$@" .venv/bin/gunicorn bench.wsgi -c gunicorn.conf.py --bind "127.0.0.1:$port" --workers 2 \
     --max-requests 0 >/dev/null 2>&1 &
   servers+=("$!") ports+=("$port") labels+=("$label")
   for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/api/bench/ping/" && return; sleep 0.2; done
@@ -58,9 +57,8 @@ for round in $(seq 1 "$rounds"); do
       read -r user0 sys0 < <(ticks "${servers[$i]}")
       n=$(wrk -t1 -c16 -d"${seconds}s" "http://127.0.0.1:${ports[$i]}$path" | awk '/requests in/ {print $1}')
       read -r user1 sys1 < <(ticks "${servers[$i]}")
-      ms=$(awk -v t=$((user1 + sys1 - user0 - sys0)) -v n="$n" -v hz="$hz" 'BEGIN {printf "%.3f", t * 1000 / hz / n}')
-      sys_ms=$(awk -v t=$((sys1 - sys0)) -v n="$n" -v hz="$hz" 'BEGIN {printf "%.3f", t * 1000 / hz / n}')
-      rps=$(awk -v n="$n" -v s="$seconds" 'BEGIN {printf "%.0f", n / s}')
+      read -r ms sys_ms rps < <(awk -v u=$((user1 - user0)) -v s=$((sys1 - sys0)) -v n="$n" -v hz="$hz" \
+        -v d="$seconds" 'BEGIN {printf "%.3f %.3f %.0f\n", (u + s) * 1000 / hz / n, s * 1000 / hz / n, n / d}')
       echo "$path|${labels[$i]}|$ms|$sys_ms|$rps" >>"$out"
       line="$line  $path [${labels[$i]}] $ms ($rps/s)"
     done

@@ -31,8 +31,8 @@ class Select1View(PingView):
 
 class DetailQueryView(PingView):
     """The ping view plus the product detail's one query (`selectors.product_read`, the product
-    built with its category and variants) and nothing else: the detail without its URL, output
-    dict and rendering (`bench/cpu_split.sh`, docs/bench.md)."""
+    built with its category and variants) and nothing else: the detail without the viewset's
+    routing, its output dict and its rendering (`bench/cpu_split.sh`, docs/bench.md)."""
 
     def get(self, request, pk):
         product = selectors.product_read(product_id=pk, user=request.user)
