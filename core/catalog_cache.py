@@ -1,17 +1,24 @@
 """The versioned catalog cache: cached catalog responses and counts are never older than the
 last catalog write.
 
-Every cached catalog entry (an anonymous response body, a paginator COUNT) has the current
-*catalog version* in its key. Every write that changes what those entries show (a product or
-category created, changed or deleted by a service, the admin or `seed_demo`; stock taken or
-released by an order) calls `catalog_changed()`, which replaces the version once its
-transaction commits. The next read then misses and reads the database; older entries are never
-addressed again and age out with their TTL (`CATALOG_CACHE_SECONDS`, now only a memory bound).
+Every cached catalog entry (an anonymous response body, a paginator COUNT) is stored with the
+*catalog version* that was current when its reader started. Every write that changes what those
+entries show (a product or category created, changed or deleted by a service, the admin or
+`seed_demo`; stock taken or released by an order) calls `catalog_changed()`, which replaces the
+version once its transaction commits. An entry whose stored version is not the current one is a
+miss: the next read after a write reads the database and stores over it; entries nobody asks for
+again age out with their TTL (`CATALOG_CACHE_SECONDS`, now only a memory bound).
+
+One cache round trip per lookup (`catalog_lookup`): the entry's key does not depend on the
+version, so the versions and the entry come back from one `get_many`, and the stored version is
+compared with the current one. Under gunicorn's threads a round trip is most of what a cached
+answer costs (docs/bench.md); a key holding the version would need the version first, then the
+entry: two round trips.
 
 Why after commit: a reader that took the new version before the writer's rows were visible
 could store old rows under the new version. Bumping after commit means whoever sees the new
-version also sees the committed rows; an entry stored under the old version by a reader that
-raced the write is unreachable.
+version also sees the committed rows; an entry stored with the old version by a reader that
+raced the write never matches again.
 
 Stock has a version of its own: orders take and release stock all the time, and the storefront's
 product shape shows no stock, so a checkout need not empty the storefront's cached pages. An entry
@@ -38,12 +45,14 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 
 VERSION_KEY = "catalog:version"
 STOCK_VERSION_KEY = "catalog:stock-version"
+# The versions an entry depends on: with the stock version when it shows stock.
+_VERSION_KEYS = {True: (VERSION_KEY, STOCK_VERSION_KEY), False: (VERSION_KEY,)}
 
 
 def catalog_version(*, with_stock: bool = True) -> str | None:
     """The current catalog version (with the stock version unless `with_stock` is False), created
     on first use; None when the cache is unusable."""
-    keys = [VERSION_KEY, STOCK_VERSION_KEY] if with_stock else [VERSION_KEY]
+    keys = _VERSION_KEYS[with_stock]
     found = cache.get_many(keys)
     if len(found) < len(keys):
         for key in keys:
@@ -67,17 +76,39 @@ def catalog_changed(*, stock_only: bool = False, using: str | None = None) -> No
     transaction.on_commit(lambda: _bump(key), using=using)
 
 
-def catalog_key(kind: str, text: str, *, with_stock: bool = True) -> str | None:
-    """`catalog:<kind>:<version>:<sha256(text)>`, or None when there is no version to key on."""
-    version = catalog_version(with_stock=with_stock)
-    if version is None:
-        return None
-    return f"catalog:{kind}:{version}:" + hashlib.sha256(text.encode()).hexdigest()
+class CatalogEntry:
+    """One cached catalog entry as `catalog_lookup` found it: where it lives (`key`), the versions
+    current at the lookup (`version`), and its value when it was stored with those versions
+    (`value`; None on a miss)."""
+
+    __slots__ = ("key", "value", "version")
+
+    def __init__(self, key: str, version: str, value):
+        self.key, self.version, self.value = key, version, value
+
+    def store(self, value, timeout: int) -> None:
+        """Store `value` with the versions of the lookup: a write since then makes it a miss."""
+        cache.set(self.key, (self.version, value), timeout)
+
+
+def catalog_lookup(kind: str, text: str, *, with_stock: bool = True) -> CatalogEntry | None:
+    """The entry `catalog:<kind>:<sha256(text)>` and the current versions, in one cache round trip
+    while the versions exist; None when the cache cannot hold a version (callers skip it)."""
+    key = f"catalog:{kind}:" + hashlib.sha256(text.encode()).hexdigest()
+    version_keys = _VERSION_KEYS[with_stock]
+    found = cache.get_many([*version_keys, key])
+    if any(version_key not in found for version_key in version_keys):  # first use, evicted, cache down
+        version = catalog_version(with_stock=with_stock)
+        return None if version is None else CatalogEntry(key, version, None)
+    version = ".".join(found[version_key] for version_key in version_keys)
+    stored = found.get(key)
+    value = stored[1] if type(stored) is tuple and len(stored) == 2 and stored[0] == version else None
+    return CatalogEntry(key, version, value)
 
 
 def cache_anonymous(view_func=None, *, shows_stock: bool = True):
-    """Serve anonymous JSON GETs from the versioned catalog cache, keyed by the absolute URL and
-    the catalog version (two cache reads per hit; the rendered body is what is stored).
+    """Serve anonymous JSON GETs from the versioned catalog cache, keyed by the absolute URL (one
+    cache read per hit: `catalog_lookup`; the rendered body is what is stored).
     `shows_stock=False` for a view whose answer depends on no stock figure: stock taken or
     released by orders then leaves its entries in place.
 
@@ -104,22 +135,21 @@ def cache_anonymous(view_func=None, *, shows_stock: bool = True):
             and renderer is not None
             and renderer.format == "json"
         )
-        key = (
-            catalog_key("response", request.build_absolute_uri(), with_stock=shows_stock)
+        entry = (
+            catalog_lookup("response", request.build_absolute_uri(), with_stock=shows_stock)
             if cacheable
             else None
         )
-        if key is None:
+        if entry is None:
             return view_func(request, *args, **kwargs)
-        content = cache.get(key)
-        if content is not None:
-            response = HttpResponse(content, content_type="application/json")
+        if entry.value is not None:
+            response = HttpResponse(entry.value, content_type="application/json")
         else:
             response = view_func(request, *args, **kwargs)
             if response.status_code == 200:
 
                 def store(rendered) -> None:  # a callback's return value would replace the response
-                    cache.set(key, rendered.content, timeout)
+                    entry.store(rendered.content, timeout)
 
                 response.add_post_render_callback(store)
         if response.status_code == 200:

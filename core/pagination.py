@@ -1,11 +1,10 @@
 from django.conf import settings
-from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 
-from core.catalog_cache import catalog_key
+from core.catalog_cache import CatalogEntry, catalog_lookup
 from core.ids import MAX_ID
 from core.prepared import CompiledCount
 
@@ -20,8 +19,8 @@ class StandardPagination(PageNumberPagination):
 
 class CachedCountPaginator(Paginator):
     """A Paginator whose `count` is cached for `settings.CATALOG_CACHE_SECONDS`, keyed by the
-    COUNT's own SQL and the catalog version (core.catalog_cache), so a catalog write makes every
-    cached total stale at once. A COUNT(*) over a large filtered catalogue (tens of thousands of
+    COUNT's own SQL and stored with the catalog version (core.catalog_cache), so a catalog write
+    makes every cached total stale at once. A COUNT(*) over a large filtered catalogue (tens of thousands of
     rows at 100k products) costs far more than fetching the 20 rows of the page. Writes that skip
     `catalog_changed()` (raw SQL, a shell) may leave the total lagging by the cache time; the rows
     themselves are always read from the database.
@@ -42,24 +41,25 @@ class CachedCountPaginator(Paginator):
         return None
 
     @cached_property
-    def _cache_key(self) -> str | None:
-        """Where the total is cached; None with the cache off or unusable, or nothing to count."""
+    def _cache_entry(self) -> CatalogEntry | None:
+        """The total's cache entry, looked up once per paginator; None with the cache off or
+        unusable, or nothing to count."""
         if not getattr(settings, "CATALOG_CACHE_SECONDS", 0):
             return None
         if self._counter is None or self._counter.statement is None:
             return None
         sql, params = self._counter.statement  # COUNT has no ORDER BY: every ordering shares one total
-        return catalog_key("count", f"{sql}\x00{params!r}")
+        return catalog_lookup("count", f"{sql}\x00{params!r}")
 
-    @cached_property
+    @property
     def _cached_count(self) -> int | None:
-        """The cached total, looked up once per paginator; None when not cached."""
-        return cache.get(self._cache_key) if self._cache_key is not None else None
+        """The cached total; None when not cached."""
+        return self._cache_entry.value if self._cache_entry is not None else None
 
     def _remember(self, count: int) -> None:
         self.__dict__["count"] = count  # the cached_property's slot
-        if self._cache_key is not None:
-            cache.set(self._cache_key, count, settings.CATALOG_CACHE_SECONDS)
+        if self._cache_entry is not None:
+            self._cache_entry.store(count, settings.CATALOG_CACHE_SECONDS)
 
     @cached_property
     def count(self) -> int:

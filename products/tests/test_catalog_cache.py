@@ -7,9 +7,11 @@ Off in development and tests (the default while DEBUG is on); these tests switch
 
 import pytest
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core import catalog_cache as catalog
 from products.models import Product
 from products.tests.factories import CategoryFactory, ProductFactory
 
@@ -131,3 +133,63 @@ def test_count_without_cache_is_exact(staff_client, settings):
     assert staff_client.get(LIST).json()["count"] == 3
     ProductFactory()
     assert staff_client.get(LIST).json()["count"] == 4
+
+
+class CountingCache(LocMemCache):
+    """An in-process cache that records its reads of catalog keys: with Redis each read is a
+    round trip. (The throttles' reads are not the catalog cache's.)"""
+
+    reads: list[str] = []
+
+    def get(self, key, default=None, version=None):
+        if key.startswith("catalog:"):
+            self.reads.append("get")
+        return super().get(key, default, version)
+
+    def get_many(self, keys, version=None):
+        if any(key.startswith("catalog:") for key in keys):
+            self.reads.append("get_many")
+        missing = object()
+        found = {key: LocMemCache.get(self, key, missing, version) for key in keys}
+        return {key: value for key, value in found.items() if value is not missing}
+
+
+def test_a_cached_answer_costs_one_cache_read(api_client, settings):
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.CountingCache", "LOCATION": "counting"}}
+    settings.CATALOG_CACHE_SECONDS = 30
+    cache.clear()
+    product = ProductFactory(name="Lamp")
+    for path in (LIST, f"{LIST}{product.pk}/", "/api/web/products/", "/api/products/options/"):
+        first = api_client.get(path)
+        CountingCache.reads.clear()
+        with CaptureQueriesContext(connection) as ctx:
+            second = api_client.get(path)
+        assert ctx.captured_queries == []
+        assert second.content == first.content
+        assert CountingCache.reads == ["get_many"], path  # the versions and the entry together
+    cache.clear()
+
+
+def test_an_entry_stored_before_a_write_is_a_miss_after_it(catalog_cache):
+    url = "https://shop.test/api/products/1/"
+    entry = catalog.catalog_lookup("response", url)
+    assert entry is not None and entry.value is None  # first use: the versions are created
+    reader = catalog.catalog_lookup("response", url)
+    catalog._bump(catalog.VERSION_KEY)  # a write commits while the reader renders
+    reader.store(b"old", 30)
+    assert catalog.catalog_lookup("response", url).value is None
+    catalog.catalog_lookup("response", url).store(b"new", 30)
+    assert catalog.catalog_lookup("response", url).value == b"new"
+    # A stock write stales the entries that show stock, not the others.
+    catalog.catalog_lookup("count", "storefront", with_stock=False).store(7, 30)
+    catalog._bump(catalog.STOCK_VERSION_KEY)
+    assert catalog.catalog_lookup("response", url).value is None
+    assert catalog.catalog_lookup("count", "storefront", with_stock=False).value == 7
+    # A value of another shape under the key (an older release's format) is a miss.
+    cache.set(entry.key, b"bare body", 30)
+    assert catalog.catalog_lookup("response", url).value is None
+
+
+def test_no_lookup_when_the_cache_cannot_hold_the_versions(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert catalog.catalog_lookup("response", "https://shop.test/") is None
