@@ -22,6 +22,10 @@ ORDER = (
     "web_list_nocache",
     "product_list_nocache",
     "cart_read",
+    "product_detail",
+    "product_list",
+    "product_list_miss",
+    "web_list",
 )
 
 

@@ -10,8 +10,10 @@
 # request (user + system) and requests/s; the last lines give the medians, with the system part.
 # With --compare, a second gunicorn started with those extra environment variables (e.g.
 # GUNICORN_THREADS=1) serves the same paths right after the first one, in the same rounds, so the
-# two configurations share the machine's slow and fast phases. Catalog cache off, DEBUG off, bench settings (bench/urls.py: /api/bench/bare/, ping,
-# select1 and detail-query). Used in docs/bench.md (the threads, and where a detail's CPU goes).
+# two configurations share the machine's slow and fast phases. DEBUG off, bench settings
+# (bench/urls.py: /api/bench/bare/, ping, select1 and detail-query), the catalog cache off unless
+# CATALOG_CACHE_SECONDS is set (with REDIS_URL for a shared cache, e.g. redis://127.0.0.1:6379/12).
+# Used in docs/bench.md (the threads, where a detail's CPU goes, one cache round trip per hit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=8 seconds=3 compare=""
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "usage: bench/cpu_split.sh [--rounds N] [--seconds S] [--compare 'VAR=value ...'] /api/path/ ..." >&2; exit 2; }
 export DJANGO_SETTINGS_MODULE=bench.settings_bench DEBUG=false ALLOWED_HOSTS=127.0.0.1 \
-  SECURE_SSL_REDIRECT=false THROTTLE_DISABLED=true LOG_LEVEL=WARNING CATALOG_CACHE_SECONDS=0 \
+  SECURE_SSL_REDIRECT=false THROTTLE_DISABLED=true LOG_LEVEL=WARNING CATALOG_CACHE_SECONDS=${CATALOG_CACHE_SECONDS:-0} \
   GUNICORN_ACCESS_LOG="" SECRET_KEY=bench-only-secret-key-not-used-anywhere-else-0123456789
 
 free_port() { .venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
