@@ -20,10 +20,10 @@ class StandardPagination(PageNumberPagination):
 class CachedCountPaginator(Paginator):
     """A Paginator whose `count` is cached for `settings.CATALOG_CACHE_SECONDS`, keyed by the
     COUNT's own SQL and stored with the catalog version (core.catalog_cache), so a catalog write
-    makes every cached total stale at once. A COUNT(*) over a large filtered catalogue (tens of thousands of
-    rows at 100k products) costs far more than fetching the 20 rows of the page. Writes that skip
-    `catalog_changed()` (raw SQL, a shell) may leave the total lagging by the cache time; the rows
-    themselves are always read from the database.
+    makes every cached total stale at once. A COUNT(*) over a large filtered catalogue (tens of
+    thousands of rows at 100k products) costs far more than fetching the 20 rows of the page.
+    Writes that skip `catalog_changed()` (raw SQL, a shell) may leave the total lagging by the
+    cache time; the rows themselves are always read from the database.
 
     The object list is a QuerySet, or an object with `compiled_count()` giving a
     `core.prepared.CompiledCount` (the product list's `selectors.ProductListSource`, whose SQL is
