@@ -259,7 +259,7 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "users.throttling.UserRateThrottle",  # signed-in callers only
     ],
     "DEFAULT_THROTTLE_RATES": {
         "auth": env("THROTTLE_RATE_AUTH", "10/min"),

@@ -12,7 +12,9 @@
 # GUNICORN_THREADS=1) serves the same paths right after the first one, in the same rounds, so the
 # two configurations share the machine's slow and fast phases. DEBUG off, bench settings
 # (bench/urls.py: /api/bench/bare/, ping, select1 and detail-query), the catalog cache off unless
-# CATALOG_CACHE_SECONDS is set (with REDIS_URL for a shared cache, e.g. redis://127.0.0.1:6379/12).
+# CATALOG_CACHE_SECONDS is set (with REDIS_URL for a shared cache, e.g. redis://127.0.0.1:6379/12),
+# the throttles off unless THROTTLE_DISABLED=false (then WRK_SCRIPT=bench/lua/random_client.lua and
+# NUM_PROXIES=1 spread the requests over many client addresses, each under its rate).
 # Used in docs/bench.md (the threads, where a detail's CPU goes, one cache round trip per hit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "usage: bench/cpu_split.sh [--rounds N] [--seconds S] [--compare 'VAR=value ...'] /api/path/ ..." >&2; exit 2; }
 export DJANGO_SETTINGS_MODULE=bench.settings_bench DEBUG=false ALLOWED_HOSTS=127.0.0.1 \
-  SECURE_SSL_REDIRECT=false THROTTLE_DISABLED=true LOG_LEVEL=WARNING CATALOG_CACHE_SECONDS=${CATALOG_CACHE_SECONDS:-0} \
+  SECURE_SSL_REDIRECT=false THROTTLE_DISABLED=${THROTTLE_DISABLED:-true} LOG_LEVEL=WARNING CATALOG_CACHE_SECONDS=${CATALOG_CACHE_SECONDS:-0} \
   GUNICORN_ACCESS_LOG="" SECRET_KEY=bench-only-secret-key-not-used-anywhere-else-0123456789
 
 free_port() { .venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -50,14 +52,14 @@ start "threads=${GUNICORN_THREADS:-8}"
 
 hz=$(getconf CLK_TCK)
 ticks() { for pid in $(pgrep -P "$1"); do awk '{print $14, $15}' "/proc/$pid/stat"; done | awk '{u += $1; s += $2} END {print u, s}'; }
-for path in "$@"; do for port in "${ports[@]}"; do wrk -t1 -c16 -d1s "http://127.0.0.1:$port$path" >/dev/null; done; done
+for path in "$@"; do for port in "${ports[@]}"; do wrk -t1 -c16 -d1s ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "http://127.0.0.1:$port$path" >/dev/null; done; done
 out=$(mktemp)
 for round in $(seq 1 "$rounds"); do
   line="round $round:"
   for path in "$@"; do
     for i in "${!ports[@]}"; do
       read -r user0 sys0 < <(ticks "${servers[$i]}")
-      n=$(wrk -t1 -c16 -d"${seconds}s" "http://127.0.0.1:${ports[$i]}$path" | awk '/requests in/ {print $1}')
+      n=$(wrk -t1 -c16 -d"${seconds}s" ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "http://127.0.0.1:${ports[$i]}$path" | awk '/requests in/ {print $1}')
       read -r user1 sys1 < <(ticks "${servers[$i]}")
       read -r ms sys_ms rps < <(awk -v u=$((user1 - user0)) -v s=$((sys1 - sys0)) -v n="$n" -v hz="$hz" \
         -v d="$seconds" 'BEGIN {printf "%.3f %.3f %.0f\n", (u + s) * 1000 / hz / n, s * 1000 / hz / n, n / d}')

@@ -1,7 +1,8 @@
 import pytest
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from users.throttling import AuthRateThrottle
+from users.throttling import AuthRateThrottle, UserRateThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +89,32 @@ def test_throttling_switched_off_disables_the_auth_throttle(api_client, settings
     statuses = [api_client.post(url, payload).status_code for _ in range(5)]
 
     assert statuses == [401] * 5
+
+
+@pytest.fixture
+def anon_3_user_2_per_min(monkeypatch):
+    monkeypatch.setattr(AnonRateThrottle, "rate", "3/min", raising=False)
+    monkeypatch.setattr(UserRateThrottle, "rate", "2/min", raising=False)
+
+
+def throttle_keys() -> set[str]:
+    """The throttle counters in the (per-test, emptied) cache, without their key prefix."""
+    from django.core.cache import cache
+
+    if hasattr(cache, "keys"):  # django-redis
+        return set(cache.keys("throttle_*"))
+    return {key.split(":", 2)[-1] for key in cache._cache if "throttle_" in key}  # locmem
+
+
+def test_an_anonymous_caller_has_the_anonymous_rate_and_one_counter(api_client, anon_3_user_2_per_min):
+    for _ in range(3):  # more than the user rate: the user throttle does not count anonymous callers
+        assert api_client.get("/api/products/").status_code == 200
+    assert_throttled(api_client.get("/api/products/"))
+    assert throttle_keys() == {"throttle_anon_127.0.0.1"}
+
+
+def test_a_signed_in_caller_has_the_user_rate_and_one_counter(auth_client, user, anon_3_user_2_per_min):
+    for _ in range(2):
+        assert auth_client.get("/api/me/").status_code == 200
+    assert_throttled(auth_client.get("/api/me/"))
+    assert throttle_keys() == {f"throttle_user_{user.pk}"}
