@@ -258,7 +258,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
+        # DRF's rates and keys, each checked in one atomic Redis round trip (users/throttling.py).
+        "users.throttling.AnonRateThrottle",
         "users.throttling.UserRateThrottle",  # signed-in callers only
     ],
     "DEFAULT_THROTTLE_RATES": {

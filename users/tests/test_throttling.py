@@ -1,8 +1,13 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
-from rest_framework.throttling import AnonRateThrottle
+from django.core.cache import cache
+from django.test import RequestFactory
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from users.throttling import AuthRateThrottle, UserRateThrottle
+from users import throttling
+from users.throttling import AnonRateThrottle, AuthRateThrottle, UserRateThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +123,55 @@ def test_a_signed_in_caller_has_the_user_rate_and_one_counter(auth_client, user,
         assert auth_client.get("/api/me/").status_code == 200
     assert_throttled(auth_client.get("/api/me/"))
     assert throttle_keys() == {f"throttle_user_{user.pk}"}
+
+
+# --- the shared window in Redis: one atomic round trip (users.throttling.SharedWindowThrottle) ----
+
+
+def request_from(ip: str):
+    """A login attempt from `ip`, as the auth throttle reads it."""
+    return RequestFactory().post("/api/token/", REMOTE_ADDR=ip)
+
+
+@pytest.mark.redis
+def test_a_burst_from_one_client_on_many_threads_gets_exactly_the_limit(rate_3_per_min):
+    # DRF's read-then-write lets simultaneous requests see the same count; the script cannot.
+    barrier = threading.Barrier(12)
+
+    def attempt(_):
+        throttle = AuthRateThrottle()
+        barrier.wait()
+        return throttle.allow_request(request_from("10.9.8.7"), None)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(attempt, range(12)))
+    assert results.count(True) == 3
+
+
+@pytest.mark.redis
+def test_the_wait_is_until_the_oldest_request_leaves_the_window(rate_3_per_min, monkeypatch):
+    clock = iter([1000.0, 1010.0, 1020.0, 1030.0, 1061.0])
+    monkeypatch.setattr(AuthRateThrottle, "timer", lambda self: next(clock))
+    request = request_from("10.9.8.6")
+    for _ in range(3):
+        assert AuthRateThrottle().allow_request(request, None)
+    refused = AuthRateThrottle()
+    assert not refused.allow_request(request, None)  # at 1030
+    assert refused.wait() == 30.0  # the request of 1000 leaves the 60 s window at 1060
+    assert AuthRateThrottle().allow_request(request, None)  # at 1061: one slot free again
+
+
+@pytest.mark.redis
+def test_redis_unreachable_lets_requests_through_unless_the_cache_raises(monkeypatch, rate_3_per_min):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    class Unreachable:
+        def evalsha(self, *args):
+            raise RedisConnectionError("connection refused")
+
+    monkeypatch.setattr(throttling, "_redis_client", lambda: Unreachable())
+    for _ in range(5):
+        assert AuthRateThrottle().allow_request(request_from("10.9.8.5"), None)
+    monkeypatch.setattr(cache, "_ignore_exceptions", False)
+    with pytest.raises(RedisConnectionError):
+        AuthRateThrottle().allow_request(request_from("10.9.8.5"), None)
