@@ -27,7 +27,8 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   return false
 end
-return redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+-- the oldest request's time; with a limit of 0 there may be none: wait a whole window from now
+return redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2] or ARGV[1]
 """,
 )
 
@@ -91,8 +92,8 @@ class UserRateThrottle(SharedWindowThrottle, throttling.UserRateThrottle):
     """Scope "user" (default 1200/min) for signed-in callers only. DRF's UserRateThrottle also
     counts anonymous callers, by IP, beside AnonRateThrottle's own count of the same IP; the
     contract gives anonymous callers one rate (anonymous 300/min, authenticated 1200/min), and
-    every counter is a read and a write to the shared cache (Redis round trips) on every request.
-    So an anonymous request keeps one counter, AnonRateThrottle's."""
+    every counter costs a Redis round trip on every request. So an anonymous request keeps one
+    counter, AnonRateThrottle's."""
 
     def get_cache_key(self, request, view) -> str | None:
         if not (request.user and request.user.is_authenticated):

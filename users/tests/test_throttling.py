@@ -175,3 +175,11 @@ def test_redis_unreachable_lets_requests_through_unless_the_cache_raises(monkeyp
     monkeypatch.setattr(cache, "_ignore_exceptions", False)
     with pytest.raises(RedisConnectionError):
         AuthRateThrottle().allow_request(request_from("10.9.8.5"), None)
+
+
+@pytest.mark.redis
+def test_a_rate_of_zero_refuses_every_request_for_a_whole_window(monkeypatch):
+    monkeypatch.setattr(AuthRateThrottle, "rate", "0/min", raising=False)
+    throttle = AuthRateThrottle()
+    assert not throttle.allow_request(request_from("10.9.8.4"), None)
+    assert throttle.wait() == 60.0
