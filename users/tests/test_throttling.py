@@ -104,8 +104,6 @@ def anon_3_user_2_per_min(monkeypatch):
 
 def throttle_keys() -> set[str]:
     """The throttle counters in the (per-test, emptied) cache, without their key prefix."""
-    from django.core.cache import cache
-
     if hasattr(cache, "keys"):  # django-redis
         return set(cache.keys("throttle_*"))
     return {key.split(":", 2)[-1] for key in cache._cache if "throttle_" in key}  # locmem
