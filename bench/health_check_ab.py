@@ -8,8 +8,9 @@ cart of 3), but runs Django's request-start step before each request (`close_old
 which Django's test client skips), so the kept connection is due its `CONN_HEALTH_CHECKS` check
 every request as under gunicorn. Each round measures CPU per request (`time.process_time`) with
 the quiet-socket check of `core.postgresql` ("poll") and with Django's `SELECT 1` every request
-("select1": the backend with poll switched off), alternating, and prints the medians and their ratio. Both run
-in one process minutes apart at most, so the ratio is the figure to read on a noisy machine.
+("select1": the backend with poll switched off), alternating, and prints the medians and their
+ratio. Both run in one process minutes apart at most, so the ratio is the figure to read on a
+noisy machine.
 """
 
 from __future__ import annotations
