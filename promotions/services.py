@@ -15,10 +15,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-
-from core.exceptions import ApplicationError
 
 from .errors import CouponExhausted
 from .models import Promotion, Redemption
@@ -43,9 +42,7 @@ def _save(promotion: Promotion, categories) -> Promotion:
             promotion.save()
     except IntegrityError as exc:
         if Promotion.objects.filter(code__iexact=promotion.code).exclude(pk=promotion.pk).exists():
-            raise ApplicationError(
-                "A promotion with this code already exists.", code="promotion_code_taken"
-            ) from exc
+            raise ValidationError({"code": ["A promotion with this code already exists."]}) from exc
         raise
     if categories is not None:
         promotion.categories.set(categories)

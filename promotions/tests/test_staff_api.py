@@ -64,13 +64,22 @@ def test_staff_creates_lists_patches_and_reads(staff_client):
     assert staff_client.get(f"/api/promotions/{body['id']}/").json()["category_ids"] == [category.pk]
 
 
-def test_code_is_unique_case_insensitively(staff_client):
+def test_code_is_unique_case_insensitively_as_a_field_error(staff_client):
+    """A taken code is a validation error on `code`, in the contract's field shape, on create
+    and on update alike."""
     PromotionFactory(code="WELCOME")
+    other = PromotionFactory(code="OTHER")
     response = staff_client.post(
-        "/api/promotions/", {"code": "welcome", "kind": "fixed", "value": "5.00"}, format="json"
+        "/api/promotions/", {"code": " welcome ", "kind": "fixed", "value": "5.00"}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["code"] == "promotion_code_taken"
+    assert response.json() == {"code": ["A promotion with this code already exists."]}
+    response = staff_client.patch(f"/api/promotions/{other.pk}/", {"code": "Welcome"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"code": ["A promotion with this code already exists."]}
+    other.refresh_from_db()
+    assert other.code == "OTHER"
+    assert Promotion.objects.count() == 2
 
 
 def test_the_database_refuses_a_code_differing_only_in_case():
