@@ -4,6 +4,7 @@
 Pass `context={"request": request}` so image URLs come out absolute.
 """
 
+import json
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
+from rest_framework.utils import html
 
 from core.serializers import PrebuiltModelSerializer
 
@@ -355,6 +357,22 @@ class PriceRangeSerializer(serializers.Serializer):
 # --- Input ----------------------------------------------------------------------------------
 
 
+class VariantListInputSerializer(serializers.ListSerializer):
+    """`variants` in a multipart form (a product created with its image) is one field holding
+    the JSON array, as in a JSON body. DRF reads a form's list only from indexed fields
+    (`variants[0]sku=...`) and drops a plain `variants` field without a word, which would create
+    the product with its default variant instead of the ones sent."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            raw = dictionary.get(self.field_name)
+            try:
+                return json.loads(raw)
+            except (TypeError, ValueError):
+                return raw  # not a list: validation answers 400 on `variants`
+        return super().get_value(dictionary)
+
+
 class VariantInputSerializer(serializers.Serializer):
     """A variant to create (`sku`, `options`, `stock` required; `price` defaults to the product's)
     or, partial, to change. `options` is checked by the service (non-empty string names to
@@ -367,6 +385,9 @@ class VariantInputSerializer(serializers.Serializer):
     )
     stock = serializers.IntegerField(min_value=0, max_value=MAX_INT32)
     is_active = OptionalBooleanField(required=False)
+
+    class Meta:
+        list_serializer_class = VariantListInputSerializer
 
 
 class ProductInputSerializer(serializers.Serializer):
@@ -394,7 +415,8 @@ class ProductInputSerializer(serializers.Serializer):
         many=True,
         required=False,
         max_length=100,
-        help_text="Create only (JSON): the product's variants instead of the default one.",
+        help_text="Create only: the product's variants instead of the default one (in a multipart form, "
+        "one field holding the JSON array).",
     )
 
     def to_service_kwargs(self) -> dict:

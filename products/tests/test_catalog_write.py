@@ -2,6 +2,7 @@
 permissions and validation."""
 
 import io
+import json
 from decimal import Decimal
 
 import pytest
@@ -161,6 +162,57 @@ def test_multipart_create_with_image_returns_absolute_url(staff_client, settings
     assert (settings.MEDIA_ROOT / product.image.name).exists()
     # The list and detail answers carry the same absolute URL.
     assert staff_client.get(f"{LIST}{product.pk}/").json()["image"] == url
+
+
+def test_multipart_create_with_image_and_variants(staff_client):
+    """A product created with its image can carry its variants: one form field holding the JSON
+    array, as in a JSON body (DRF alone dropped it and made the default variant)."""
+    variants = [
+        {"sku": "MP-S", "options": {"Size": "S"}, "stock": 1},
+        {"sku": "MP-M", "options": {"Size": "M"}, "price": "14.00", "stock": 2},
+    ]
+    response = staff_client.post(
+        LIST,
+        {
+            "name": "Tee",
+            "sku": "MP-1",
+            "price": "12.50",
+            "image": png_file(),
+            "variants": json.dumps(variants),
+        },
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert [(v["sku"], v["options"], v["price"], v["stock"]) for v in body["variants"]] == [
+        ("MP-S", {"Size": "S"}, "12.50", 1),
+        ("MP-M", {"Size": "M"}, "14.00", 2),
+    ]
+    assert body["stock"] == 3 and body["image"].endswith(".png")
+    assert not Product.objects.get(pk=body["id"]).variants.filter(sku="MP-1").exists()
+
+
+@pytest.mark.parametrize("variants", ["not json", '{"sku": "X"}', "[1, 2]", '[{"sku": "MP-S"}]'])
+def test_multipart_variants_that_are_not_a_list_of_variants_is_400(staff_client, variants):
+    response = staff_client.post(
+        LIST, {"name": "Tee", "sku": "MP-1", "price": "12.50", "variants": variants}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert "variants" in response.json()
+    assert not Product.objects.exists()
+
+
+def test_multipart_update_with_variants_is_400(staff_client):
+    product = ProductFactory()
+    response = staff_client.patch(
+        f"{LIST}{product.pk}/",
+        {"variants": json.dumps([{"sku": "MP-S", "options": {"Size": "S"}, "stock": 1}])},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "variants" in response.json()
+    assert product.variants.count() == 1
 
 
 def test_upload_that_is_not_an_image_is_400(staff_client):
