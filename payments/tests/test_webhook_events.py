@@ -119,6 +119,30 @@ def test_succeeded_after_the_order_was_cancelled_is_refunded_automatically(deliv
     assert charge["amount_refunded"] == 5400
 
 
+def test_a_payment_past_expires_at_that_beats_the_sweeper_pays_the_order(deliver, card_order, product):
+    """The deadline stops new payment attempts (the payment-intent endpoint answers 409), but a
+    payment already under way that succeeds before the sweeper cancels the order is kept: its
+    stock is still reserved, and refunding it would make the customer pay again. The order row
+    lock decides between the two: whichever comes first wins, and the other changes nothing."""
+    from orders.services import order_expire_pending
+
+    order, payment = card_order
+    confirm_on_stripe(payment.payment_intent_id)
+    order.expires_at = order.created_at
+    order.save(update_fields=["expires_at"])
+
+    assert deliver(intent_event(payment.payment_intent_id)).status_code == 200
+
+    order.refresh_from_db()
+    product.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert product.stock == 8
+    assert not Refund.objects.exists()
+    assert order_expire_pending() == 0  # the sweeper leaves a paid order alone
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+
+
 def test_auto_refund_with_stripe_down_answers_502_and_is_retried(deliver, card_order, settings):
     from orders.services import order_cancel
 
