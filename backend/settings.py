@@ -395,6 +395,12 @@ CELERY_BEAT_SCHEDULE = {
         # A run nobody picked up within the minute is dropped: the next one does the same work.
         "options": {"expires": 55},
     },
+    # Intents left open by a cancel or expiry that met Stripe down (order_intents_cancel_retry).
+    "retry-payment-intent-cancels": {
+        "task": "orders.tasks.retry_payment_intent_cancels",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 
 # --- Security (production) ------------------------------------------------------------

@@ -546,6 +546,35 @@ def order_expire_pending(*, now: datetime | None = None) -> int:
     return expired
 
 
+def order_intents_cancel_retry(*, limit: int = 20) -> int:
+    """Cancel on Stripe the PaymentIntents that cancelled card orders still hold open; returns
+    how many orders were cleared.
+
+    A customer cancel or an expiry that met Stripe down cancelled the order but left its intent
+    payable (`payment_intent_cancel_for_order` is best effort): a payment could still arrive, to
+    be refunded by the webhook, with the fees that costs. Each order is locked on its own
+    (`SKIP LOCKED`, status re-checked). The run stops at the first order whose intent is still
+    open after the attempt (Stripe is likely still down: one timeout per run, not `limit`);
+    that order's attempt moves it to the back of the line, so one intent Stripe keeps refusing
+    never holds the others up.
+    """
+    cancelled = Order.objects.filter(status=S.CANCELLED, payment_method=PaymentMethod.CARD)
+    cleared = 0
+    for order_id in payment_selectors.order_ids_holding_open_intents(orders=cancelled, limit=limit):
+        with transaction.atomic():
+            order = cancelled.select_for_update(skip_locked=True).filter(pk=order_id).first()
+            if order is None:
+                continue
+            payment_services.payment_intent_cancel_for_order(order=order)
+        if payment_selectors.order_ids_holding_open_intents(orders=cancelled.filter(pk=order_id), limit=1):
+            logger.warning("PaymentIntent cancel retry stopped: Stripe refused", extra={"order_id": order_id})
+            break
+        cleared += 1
+    if cleared:
+        logger.info("PaymentIntents of cancelled orders cancelled on retry", extra={"count": cleared})
+    return cleared
+
+
 def _refundable(order: Order) -> Decimal:
     """What may still go back on the order (`pricing.refundable`)."""
     return pricing.refundable(

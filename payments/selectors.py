@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db.models import Max
+
 from .models import Payment
 
 
@@ -30,3 +32,20 @@ def payment_refundable_amount(*, order) -> Decimal:
         .first()
     )
     return payment.refundable_left if payment is not None else Decimal("0.00")
+
+
+def order_ids_holding_open_intents(*, orders, limit: int) -> list[int]:
+    """Ids of these orders (a queryset) that still hold a Stripe PaymentIntent open by our records
+    (not paid, not cancelled), at most `limit`, the least recently attempted first: an intent
+    whose cancel just failed goes to the back of the line."""
+    return list(
+        Payment.objects.filter(
+            order__in=orders,
+            provider=Payment.Provider.STRIPE,
+            status__in=[Payment.Status.REQUIRES_PAYMENT, Payment.Status.FAILED],
+        )
+        .values("order_id")
+        .annotate(last_attempt=Max("updated_at"))
+        .order_by("last_attempt", "order_id")
+        .values_list("order_id", flat=True)[:limit]
+    )

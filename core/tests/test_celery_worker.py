@@ -371,6 +371,18 @@ def test_beat_schedule_runs_the_order_expiry_every_minute():
     assert task.apply().get() == 0  # nothing pending to expire in an empty database
 
 
+@pytest.mark.django_db
+def test_beat_schedule_retries_payment_intent_cancels_every_five_minutes():
+    entry = settings.CELERY_BEAT_SCHEDULE["retry-payment-intent-cancels"]
+    assert entry["schedule"] == 300.0
+    assert entry["options"]["expires"] < 300
+
+    celery_app.loader.import_default_modules()
+    task = celery_app.tasks[entry["task"]]
+    assert task.name == "orders.tasks.retry_payment_intent_cancels"
+    assert task.apply().get() == 0  # no cancelled order holds an open intent in an empty database
+
+
 @pytest.mark.redis
 def test_beat_starts_with_the_blueprint_command(tmp_path):
     """`celery -A backend beat` boots with these settings, logs JSON, and stops on SIGTERM."""
