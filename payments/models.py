@@ -39,6 +39,15 @@ class Payment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount_refunded__gte=0), name="payment_refund_non_negative"),
         ]
+        indexes = [
+            # The open intents, least recently attempted first (`order_ids_holding_open_intents`,
+            # the beat task's query): a few rows, whatever the payment history.
+            models.Index(
+                fields=["updated_at"],
+                name="payment_open_by_attempt",
+                condition=Q(status__in=["requires_payment", "failed"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.payment_intent_id or f"payment {self.pk}"
