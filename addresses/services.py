@@ -10,8 +10,11 @@ is set, in the same transaction.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
+import threading
+import time
 from typing import Any
 
 import requests
@@ -209,24 +212,76 @@ def _parse_pincode_response(data: Any) -> dict[str, str] | None:
     raise ServiceUnavailable("The pincode lookup service answered in an unknown format.")
 
 
-def _pincode_fetch(url: str) -> dict[str, str] | None:
+# A provider answer is a few KB (India Post's lists every post office of the pincode).
+PINCODE_MAX_BYTES = 256 * 1024
+# Lookups waiting on a provider at once, per process: a provider that holds its answers back
+# ties up at most this many background threads, never the request threads.
+_PINCODE_IN_FLIGHT = threading.BoundedSemaphore(8)
+
+
+def _pincode_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("The pincode lookup service is unavailable. Please try again.")
+
+
+def _pincode_get(url: str, deadline: float) -> dict[str, str] | None:
+    """The provider's answer, read within `deadline` (a `time.monotonic()` value) and at most
+    PINCODE_MAX_BYTES. `requests`' timeout bounds each socket read, not the call: a provider
+    dripping its body byte by byte is cut off here, between reads."""
+    budget = max(deadline - time.monotonic(), 0.001)
+    with requests.get(url, timeout=budget, headers={"Accept": "application/json"}, stream=True) as response:
+        if response.status_code == 404:
+            return None
+        if not 200 <= response.status_code < 300:
+            logger.warning("pincode lookup answered HTTP %s", response.status_code)
+            raise _pincode_unavailable()
+        body = bytearray()
+        for chunk in response.iter_content(chunk_size=8192):
+            body += chunk
+            if len(body) > PINCODE_MAX_BYTES:
+                raise ServiceUnavailable("The pincode lookup service answered in an unknown format.")
+            if time.monotonic() > deadline:
+                raise requests.Timeout("the answer took longer than PINCODE_LOOKUP_TIMEOUT")
     try:
-        response = requests.get(
-            url, timeout=settings.PINCODE_LOOKUP_TIMEOUT, headers={"Accept": "application/json"}
-        )
-    except requests.RequestException as exc:
-        logger.warning("pincode lookup failed: %s", exc.__class__.__name__)
-        raise ServiceUnavailable("The pincode lookup service is unavailable. Please try again.") from exc
-    if response.status_code == 404:
-        return None
-    if not 200 <= response.status_code < 300:
-        logger.warning("pincode lookup answered HTTP %s", response.status_code)
-        raise ServiceUnavailable("The pincode lookup service is unavailable. Please try again.")
-    try:
-        data = response.json()
-    except ValueError as exc:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested past the stack
         raise ServiceUnavailable("The pincode lookup service answered in an unknown format.") from exc
     return _parse_pincode_response(data)
+
+
+def _pincode_fetch(url: str) -> dict[str, str] | None:
+    """`_pincode_get` within PINCODE_LOOKUP_TIMEOUT in all, whatever the provider does: it runs in
+    a background thread the request stops waiting for at the deadline, since neither DNS
+    resolution nor headers sent a line at a time obey a socket timeout. The thread ends on its
+    own (its reads time out); at most 8 run at once per process, and a lookup that finds them
+    all busy is 503 at once."""
+    timeout = settings.PINCODE_LOOKUP_TIMEOUT
+    deadline = time.monotonic() + timeout
+    if not _PINCODE_IN_FLIGHT.acquire(blocking=False):
+        logger.warning("pincode lookup refused: every lookup thread is waiting on the provider")
+        raise _pincode_unavailable()
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["result"] = _pincode_get(url, deadline)
+        except BaseException as exc:  # handed to the request thread
+            outcome["error"] = exc
+        finally:
+            _PINCODE_IN_FLIGHT.release()
+            done.set()
+
+    threading.Thread(target=run, name="pincode-lookup", daemon=True).start()
+    if not done.wait(timeout):
+        logger.warning("pincode lookup failed: no answer within %s s", timeout)
+        raise _pincode_unavailable()
+    error = outcome.get("error")
+    if isinstance(error, requests.RequestException):
+        logger.warning("pincode lookup failed: %s", error.__class__.__name__)
+        raise _pincode_unavailable() from error
+    if error is not None:
+        raise error
+    return outcome["result"]
 
 
 def pincode_lookup(*, pincode: str) -> dict[str, str]:

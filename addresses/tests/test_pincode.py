@@ -2,6 +2,7 @@
 
 import json
 import socket
+import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
@@ -50,12 +51,25 @@ ROUTES = {
     "/number/110001": (200, b"42", 0),
     "/throttled/110001": (429, b'{"error": "slow down"}', 0),
     "/slow/110001": (200, json.dumps({"city": "Too Late", "state": "X"}).encode(), 1.5),
+    # JSON nested deeper than Python's stack: json.loads raises RecursionError, not ValueError.
+    "/deep/110001": (200, b"[" * 100_000 + b"]" * 100_000, 0),
+    "/huge/110001": (200, json.dumps({"city": "Big", "pad": "x" * 300_000}).encode(), 0),
 }
+# Answers sent a little at a time, each piece well inside a read timeout: the body one byte,
+# or the headers one line, every 0.2 s, 6 s in all.
+DRIP = {
+    "/drip-body/110001": "body",
+    "/drip-headers/110001": "headers",
+}
+DRIP_ANSWER = json.dumps({"city": "Drip", "state": "D"}).encode().ljust(30)
 
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self.server.hits.append(self.path)
+        if self.path in DRIP:
+            self._drip(DRIP[self.path])
+            return
         status, body, delay = ROUTES.get(self.path, (404, b"{}", 0))
         if delay:
             time.sleep(delay)
@@ -67,6 +81,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (the timeout test)
+
+    def _drip(self, part: str) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(DRIP_ANSWER)))
+            if part == "headers":
+                for number in range(30):
+                    self.send_header(f"X-Drip-{number}", "1")
+                    self.flush_headers()
+                    time.sleep(0.2)
+            self.end_headers()
+            if part == "body":
+                for byte in DRIP_ANSWER:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            else:
+                self.wfile.write(DRIP_ANSWER)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def log_message(self, *args):
         pass
@@ -169,7 +204,7 @@ def test_unknown_pincode_is_404_and_cached_briefly(api_client, settings, pincode
     assert pincode_server.hits == [f"/{prefix}/{pincode}"]
 
 
-@pytest.mark.parametrize("prefix", ["broken", "html", "unknown-shape", "number", "throttled"])
+@pytest.mark.parametrize("prefix", ["broken", "html", "unknown-shape", "number", "throttled", "deep", "huge"])
 def test_provider_errors_and_garbage_are_503_and_not_cached(api_client, settings, pincode_server, db, prefix):
     provider(settings, pincode_server, prefix)
 
@@ -193,6 +228,42 @@ def test_slow_provider_times_out_as_503(api_client, settings, pincode_server, db
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
     assert elapsed < 1.4  # gave up at the timeout, did not wait for the 1.5 s answer
+
+
+@pytest.mark.parametrize("prefix", ["drip-body", "drip-headers"])
+def test_a_provider_dripping_its_answer_is_cut_off_at_the_timeout(
+    api_client, settings, pincode_server, db, prefix
+):
+    """PINCODE_LOOKUP_TIMEOUT bounds the whole lookup, not each socket read: an answer sent a
+    byte or a header line at a time (6 s in all, each piece in 0.2 s) is given up at 0.5 s."""
+    provider(settings, pincode_server, prefix)
+    settings.PINCODE_LOOKUP_TIMEOUT = 0.5
+
+    started = time.monotonic()
+    response = api_client.get(URL, {"pincode": "110001"})
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert elapsed < 3  # far below the 6 s the whole answer takes
+
+
+def test_lookups_beyond_the_threads_allowed_are_503_without_calling_the_provider(
+    api_client, settings, pincode_server, db, monkeypatch
+):
+    from addresses import services
+
+    provider(settings, pincode_server, "generic")
+    monkeypatch.setattr(services, "_PINCODE_IN_FLIGHT", threading.BoundedSemaphore(1))
+    services._PINCODE_IN_FLIGHT.acquire()  # one lookup already waiting on the provider
+
+    response = api_client.get(URL, {"pincode": "110001"})
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert pincode_server.hits == []
+    services._PINCODE_IN_FLIGHT.release()
+    assert api_client.get(URL, {"pincode": "110001"}).json() == {"city": "New Delhi", "state": "Delhi"}
 
 
 def test_unreachable_provider_is_503(api_client, settings, db):
