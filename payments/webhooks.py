@@ -69,8 +69,9 @@ def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict[str, 
         )
     except stripe.SignatureVerificationError:
         raise WebhookSignatureInvalid()
-    except (ValueError, TypeError, AttributeError):
-        # Correctly signed but not a JSON event object (bad UTF-8 or JSON is a ValueError).
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        # Correctly signed but not a JSON event object (bad UTF-8 or JSON is a ValueError, JSON
+        # nested past the stack a RecursionError).
         raise WebhookPayloadInvalid()
     event = json.loads(payload)
     if not isinstance(event, dict):
