@@ -99,7 +99,8 @@ MIDDLEWARE = [
     # Session, session user and messages: Django's, skipped on the JWT API's /api/ paths (not on
     # the admin or the API docs pages), where nobody uses them (core/middleware.py).
     "core.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, with a method-keeping 308 for an API path missing its trailing slash.
+    "core.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "core.middleware.AuthenticationMiddleware",
     "core.middleware.MessageMiddleware",

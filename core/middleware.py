@@ -12,7 +12,10 @@ from django.contrib.messages.middleware import MessageMiddleware as DjangoMessag
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.http.response import HttpResponseRedirectBase
+from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.utils.functional import SimpleLazyObject, empty
+from django.utils.http import escape_leading_slashes
 
 from .exceptions import ServiceUnavailable
 from .logging import request_id_var
@@ -134,3 +137,27 @@ class AuthenticationMiddleware(_SkippedOnTokenApi, DjangoAuthenticationMiddlewar
 
 class MessageMiddleware(_SkippedOnTokenApi, DjangoMessageMiddleware):
     """Django's MessageMiddleware (the admin's flash messages), except on the token API's paths."""
+
+
+class PermanentRedirectKeepingMethod(HttpResponseRedirectBase):
+    """308: like 301, but the client repeats the same method with the same body."""
+
+    status_code = 308
+
+
+class CommonMiddleware(DjangoCommonMiddleware):
+    """Django's CommonMiddleware, except that an API path missing its trailing slash is redirected
+    with 308, not 301. After a 301 clients repeat a POST as a GET without its body (`POST
+    /api/register` would land on a 405), and Django with DEBUG on refuses to redirect writes at all
+    (a RuntimeError, a 500). With 308, curl -L, browsers and HTTP libraries repeat the call as sent."""
+
+    def process_response(self, request, response):
+        if (
+            response.status_code == 404
+            and request.path_info.startswith("/api/")
+            and self.should_redirect_with_slash(request)
+        ):
+            return PermanentRedirectKeepingMethod(
+                escape_leading_slashes(request.get_full_path(force_append_slash=True))
+            )
+        return super().process_response(request, response)
