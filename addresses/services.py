@@ -256,7 +256,8 @@ def _pincode_fetch(url: str) -> dict[str, str] | None:
     all busy is 503 at once."""
     timeout = settings.PINCODE_LOOKUP_TIMEOUT
     deadline = time.monotonic() + timeout
-    if not _PINCODE_IN_FLIGHT.acquire(blocking=False):
+    slots = _PINCODE_IN_FLIGHT
+    if not slots.acquire(blocking=False):
         logger.warning("pincode lookup refused: every lookup thread is waiting on the provider")
         raise _pincode_unavailable()
     outcome: dict[str, Any] = {}
@@ -268,7 +269,7 @@ def _pincode_fetch(url: str) -> dict[str, str] | None:
         except BaseException as exc:  # handed to the request thread
             outcome["error"] = exc
         finally:
-            _PINCODE_IN_FLIGHT.release()
+            slots.release()
             done.set()
 
     threading.Thread(target=run, name="pincode-lookup", daemon=True).start()
