@@ -138,18 +138,17 @@ class VerifySerializer(TokenVerifySerializer):
         jti = token.get(jwt_settings.JTI_CLAIM)
         if access_token_is_denied(jti=jti) or BlacklistedToken.objects.filter(token__jti=jti).exists():
             raise TokenError(_("Token is blacklisted"))
-        if jwt_settings.CHECK_REVOKE_TOKEN and not _password_claim_current(token):
+        # Authentication refuses a deleted or deactivated user's token (401 `user_inactive`), so
+        # verify does too.
+        user = (
+            get_user_model()
+            .objects.filter(**{jwt_settings.USER_ID_FIELD: token.get(jwt_settings.USER_ID_CLAIM)})
+            .values("password", "is_active")
+            .first()
+        )
+        if user is None or not user["is_active"]:
+            raise TokenError(_("User not found or inactive."))
+        password_claim = get_md5_hash_password(user["password"])
+        if jwt_settings.CHECK_REVOKE_TOKEN and token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != password_claim:
             raise TokenError(_("The user's password has been changed."))
         return {}
-
-
-def _password_claim_current(token) -> bool:
-    password = (
-        get_user_model()
-        .objects.filter(**{jwt_settings.USER_ID_FIELD: token.get(jwt_settings.USER_ID_CLAIM)})
-        .values_list("password", flat=True)
-        .first()
-    )
-    return password is not None and token.get(jwt_settings.REVOKE_TOKEN_CLAIM) == get_md5_hash_password(
-        password
-    )

@@ -224,6 +224,21 @@ def test_verify_rejects_invalid_and_blacklisted_tokens(api_client, grace):
         assert response.data["code"] == "token_not_valid"
 
 
+def test_verify_rejects_the_tokens_of_a_deactivated_or_deleted_user(api_client, grace):
+    """Authentication would refuse them (401 `user_inactive`), so verify does not call them valid."""
+    pair = login(api_client, username="grace").data
+    grace.is_active = False
+    grace.save(update_fields=["is_active"])
+    for token in (pair["access"], pair["refresh"]):
+        response = api_client.post("/api/token/verify/", {"token": token})
+        assert response.status_code == 401, token
+        assert response.data["code"] == "token_not_valid"
+
+    grace.delete()
+    response = api_client.post("/api/token/verify/", {"token": pair["access"]})
+    assert response.status_code == 401
+
+
 def test_verify_missing_token_is_400(api_client):
     response = api_client.post("/api/token/verify/", {})
 
