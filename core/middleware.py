@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
@@ -19,6 +20,7 @@ from django.utils.http import escape_leading_slashes
 
 from .exceptions import ServiceUnavailable
 from .logging import request_id_var
+from .views import not_found
 
 logger = logging.getLogger("novacart.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -152,12 +154,13 @@ class CommonMiddleware(DjangoCommonMiddleware):
     (a RuntimeError, a 500). With 308, curl -L, browsers and HTTP libraries repeat the call as sent."""
 
     def process_response(self, request, response):
-        if (
-            response.status_code == 404
-            and request.path_info.startswith("/api/")
-            and self.should_redirect_with_slash(request)
-        ):
-            return PermanentRedirectKeepingMethod(
-                escape_leading_slashes(request.get_full_path(force_append_slash=True))
-            )
+        if response.status_code == 404 and request.path_info.startswith("/api/"):
+            if self.should_redirect_with_slash(request):
+                return PermanentRedirectKeepingMethod(
+                    escape_leading_slashes(request.get_full_path(force_append_slash=True))
+                )
+            if settings.DEBUG and response.get("Content-Type", "").startswith("text/html"):
+                # With DEBUG on (`make run`) Django answers an unmatched path with its HTML debug
+                # page instead of calling handler404: the API's 404 is JSON either way.
+                return not_found(request)
         return super().process_response(request, response)

@@ -115,3 +115,22 @@ def test_the_schema_documents_413_wherever_a_body_is_read():
     assert ("/api/addresses/", "post") in with_body
     for path, method in with_body:
         assert "413" in schema["paths"][path][method]["responses"], (path, method)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/nonexistent/", "/api/web/cart/remove/abc/", "/api/orders/abc/"])
+def test_unmatched_api_paths_are_json_404_with_debug_on_too(settings, path):
+    """`make run` serves with DEBUG on, where Django answers an unmatched path with its HTML debug
+    page instead of handler404; under /api/ it is the contract's JSON either way."""
+    settings.DEBUG = True
+    response = Client(raise_request_exception=False).get(path)
+    assert response.status_code == 404
+    assert _json(response) == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.django_db
+def test_outside_the_api_django_keeps_its_debug_404_page(settings):
+    settings.DEBUG = True
+    response = Client(raise_request_exception=False).get("/admin-nonexistent/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
