@@ -314,8 +314,13 @@ def _product_totals_through_variant(*, product: Product, data: dict[str, Any]) -
     rest = {field: value for field, value in data.items() if field not in given}
     if not given:
         return rest
-    # Lock order: variant rows first, then the product row (as checkout takes stock).
-    variants = list(ProductVariant.objects.select_for_update().filter(product=product).order_by("pk")[:2])
+    # Lock order: variant rows first, then the product row (as checkout takes stock). FOR NO KEY
+    # UPDATE (`no_key`), as an UPDATE of non-key columns takes: it leaves alone the KEY SHARE locks
+    # that a cart or order line's foreign key check takes on these rows when its transaction
+    # commits (product, then variant), where FOR UPDATE deadlocked with them.
+    variants = list(
+        ProductVariant.objects.select_for_update(no_key=True).filter(product=product).order_by("pk")[:2]
+    )
     if not variants:
         return data  # no variant at all (rows bulk-loaded without one): the columns themselves
     if len(variants) > 1:
@@ -539,7 +544,13 @@ def product_totals_refresh(*, product_ids: list[int]) -> int:
     ids = sorted({int(pk) for pk in product_ids})
     if not ids:
         return 0
-    list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    # FOR NO KEY UPDATE: see `_product_totals_through_variant`.
+    list(
+        Product.objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     active = ProductVariant.objects.filter(product_id=OuterRef("pk"), is_active=True).order_by()
     lowest = active.values("product_id").annotate(value=Min("price")).values("value")
     total = active.values("product_id").annotate(value=Sum("stock")).values("value")
@@ -550,8 +561,14 @@ def product_totals_refresh(*, product_ids: list[int]) -> int:
     )
 
 
-def _variant_locked(*, product: Product, variant_id: int) -> ProductVariant:
-    variant = ProductVariant.objects.select_for_update().filter(product=product, pk=variant_id).first()
+def _variant_locked(*, product: Product, variant_id: int, for_delete: bool = False) -> ProductVariant:
+    """The variant row, locked FOR NO KEY UPDATE to change its columns (not in the way of the
+    foreign key checks of cart and order lines), or FOR UPDATE when it may be deleted."""
+    variant = (
+        ProductVariant.objects.select_for_update(no_key=not for_delete)
+        .filter(product=product, pk=variant_id)
+        .first()
+    )
     if variant is None:
         raise NotFound("Variant not found.")
     return variant
@@ -645,7 +662,7 @@ def variant_delete(*, variant: ProductVariant) -> bool:
     snapshot). Returns True when deleted, False when deactivated. The product's last active
     variant cannot go (409 `last_active_variant`: deactivate or delete the product instead);
     inactive variants can always be removed. Recomputes the product's totals."""
-    locked = _variant_locked(product=variant.product, variant_id=variant.pk)
+    locked = _variant_locked(product=variant.product, variant_id=variant.pk, for_delete=True)
     locked.product = variant.product
     if locked.is_active and not _active_others(locked):
         raise ApplicationError(
