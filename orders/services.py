@@ -657,8 +657,10 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
         if others_active:
             _recompute_unpaid_totals(order)
             if order.payment_method == PaymentMethod.CARD:
-                # The open intent asks for the old amount: cancel it and ask for the new total.
-                payment_services.payment_intent_cancel_for_order(order=order)
+                # The open intent asks for the old amount: cancel it (strictly: a payment that
+                # beat the cancel would be for the old total, so that is 409 and nothing changes)
+                # and ask for the new total.
+                payment_services.payment_intent_cancel_for_order(order=order, strict=True)
                 payment_services.payment_intent_create_for_order(order=order)
 
     _order_settle_after_item(order, actor=user, note=reason)

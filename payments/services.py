@@ -90,13 +90,21 @@ def payment_client_payload(*, payment: Payment) -> dict:
 
 
 @transaction.atomic
-def payment_intent_cancel_for_order(*, order) -> None:
+def payment_intent_cancel_for_order(*, order, strict: bool = False) -> None:
     """Cancel the order's open PaymentIntent(s) on Stripe and mark their Payments cancelled.
 
-    Best effort: a Stripe error is logged and written to `Payment.last_error`, never raised, so
-    a user cancel or an expiry is not blocked by Stripe being down. That is safe because a
-    `payment_intent.succeeded` that still arrives for a cancelled order is refunded automatically
-    by the webhook. A Payment whose cancel failed stays in its open status.
+    Best effort by default: a Stripe error is logged and written to `Payment.last_error`, never
+    raised, so a user cancel or an expiry is not blocked by Stripe being down. That is safe
+    because a `payment_intent.succeeded` that still arrives for a cancelled order is refunded
+    automatically by the webhook (and `orders.services.order_intents_cancel_retry` cancels the
+    intent later). A Payment whose cancel failed stays in its open status.
+
+    `strict=True` is for a caller that goes on with the order open at another amount (an unpaid
+    line cancelled): there a payment that beat the cancel would arrive for the wrong total and
+    could be neither applied nor refunded on its own. Stripe settles which came first: when the
+    cancel fails because the customer's payment already went through (or is processing), 409
+    `payment_in_progress`, and the webhook pays the order at its old total; any other failure is
+    502 `payment_provider_error`. Either way the caller's transaction rolls back.
     """
     payments = Payment.objects.select_for_update().filter(
         order=order, provider=Payment.Provider.STRIPE, status__in=OPEN_STATUSES
@@ -109,8 +117,17 @@ def payment_intent_cancel_for_order(*, order) -> None:
             payment.status = Payment.Status.CANCELLED
             payment.last_error = "PaymentIntent not found on Stripe when cancelling."
         except PaymentProviderError as exc:
-            if _intent_status_or_none(payment.payment_intent_id) == "canceled":
+            stripe_status = _intent_status_or_none(payment.payment_intent_id)
+            if stripe_status == "canceled":
                 payment.status = Payment.Status.CANCELLED
+            elif strict and stripe_status in _IN_FLIGHT_INTENT_STATUSES:
+                raise ApplicationError(
+                    "A card payment for this order is being processed; please wait a moment.",
+                    code="payment_in_progress",
+                    status_code=409,
+                ) from exc
+            elif strict:
+                raise
             else:
                 logger.warning(
                     "could not cancel PaymentIntent %s of order %s", payment.payment_intent_id, order.pk

@@ -6,6 +6,7 @@ from orders import services
 from orders.models import ItemStatus, Order, OrderItem
 from payments import gateway
 from payments.models import Payment, Refund
+from payments.services import payment_mark_succeeded
 
 from .conftest import cart_lines, order_state, pay_order, place_order, stock_of
 
@@ -58,6 +59,45 @@ def test_cancel_a_line_of_a_pending_card_order(auth_client, user, product, cheap
     # Paying the new intent settles the order at the new total.
     paid = pay_order(Order.objects.get(pk=order.pk))
     assert paid.total == Decimal("44.98")
+
+
+def test_a_payment_that_beat_the_line_cancel_makes_it_409_and_is_applied_in_full(
+    auth_client, user, product, cheap
+):
+    """The customer's payment went through on Stripe, its webhook not yet here, when they cancel
+    one line. The open intent cannot be cancelled any more (Stripe settles which came first), so
+    the cancel is 409 `payment_in_progress` and nothing changes; the payment then pays the order
+    at its full total, and the line can be cancelled as a paid one (refunded). Before, the cancel
+    went on: the order's total dropped, a new intent was made, and the payment that arrived for
+    the old total was neither applied nor refunded (a concurrency audit: 5 of 5 runs)."""
+    order = place_order(user, [(product, 2), (cheap, 1)])  # 49.48
+    payment = Payment.objects.get(order=order)
+    line_product, line_cheap = items_of(order)
+    client = gateway.stripe_client()
+    client.v1.payment_intents.update(payment.payment_intent_id, params={"payment_method": "pm_card_visa"})
+    assert client.v1.payment_intents.confirm(payment.payment_intent_id).status == "succeeded"
+    before = order_state(order)
+
+    response = auth_client.post(url(order.pk, line_cheap.pk), {"reason": "too late"})
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "payment_in_progress"
+    assert order_state(order) == before
+    assert stock_of(product, cheap) == [8, 9]
+    assert Payment.objects.filter(order=order).count() == 1
+
+    intent = client.v1.payment_intents.retrieve(payment.payment_intent_id)
+    payment_mark_succeeded(  # what the payment_intent.succeeded webhook does
+        payment_intent_id=payment.payment_intent_id,
+        amount_received_minor=int(intent.amount),
+        currency=intent.currency,
+        order_id=str(order.pk),
+    )
+    paid = Order.objects.get(pk=order.pk)
+    assert paid.status == "PAID" and paid.total == Decimal("49.48")
+    again = auth_client.post(url(order.pk, line_cheap.pk), {"reason": "now refunded"})
+    assert again.status_code == 200
+    assert Refund.objects.get(order_item=line_cheap).amount == Decimal("4.50")
 
 
 def test_cancelling_the_last_line_of_a_pending_order_cancels_it(
