@@ -63,7 +63,7 @@ class AddressAdmin(admin.ModelAdmin):
         for address in queryset.order_by("pk"):
             services.address_delete(address=address)
 
-    @admin.action(description="Make the selected address its owner's default")
+    @admin.action(description="Make the selected address its owner's default", permissions=["change"])
     def make_default(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one address.", level=messages.ERROR)

@@ -159,7 +159,9 @@ class OrderAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, f"{label}: {done} order(s).", level=messages.SUCCESS)
 
-    @admin.action(description="Mark shipped (fill in tracking number and carrier)")
+    # Each action changes orders: it needs the change permission (Django offers an action to
+    # anyone who may view the list unless it names a permission).
+    @admin.action(description="Mark shipped (fill in tracking number and carrier)", permissions=["change"])
     def mark_shipped(self, request, queryset):
         tracking_number = request.POST.get("tracking_number", "").strip()
         carrier = request.POST.get("carrier", "").strip()
@@ -177,7 +179,7 @@ class OrderAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Mark delivered")
+    @admin.action(description="Mark delivered", permissions=["change"])
     def mark_delivered(self, request, queryset):
         self._run(
             request,
@@ -186,7 +188,7 @@ class OrderAdmin(admin.ModelAdmin):
             lambda order: services.order_deliver(order_id=order.pk, actor=request.user),
         )
 
-    @admin.action(description="Refund in full (card orders that are PAID)")
+    @admin.action(description="Refund in full (card orders that are PAID)", permissions=["change"])
     def refund(self, request, queryset):
         self._run(
             request,

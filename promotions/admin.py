@@ -55,3 +55,12 @@ class RedemptionAdmin(admin.ModelAdmin):
     search_fields = ["promotion__code", "order__number", "user__email"]
     raw_id_fields = ["promotion", "order", "user"]
     readonly_fields = ["promotion", "order", "user", "amount", "created_at"]
+
+    # A redemption is written by the order that takes it and given back by its cancellation
+    # (`promotion_redeem`, `promotion_release`), together with the promotion's `times_used`: one
+    # made or deleted here would leave the two counts apart (and a used promotion deletable).
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

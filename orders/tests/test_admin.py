@@ -103,3 +103,28 @@ def test_the_order_admin_includes_the_payments_inline(staff_user, user, product)
     model_admin = admin.site._registry[Order]
     assert isinstance(model_admin, OrderAdmin)
     assert PaymentInline in model_admin.get_inlines(None, order)
+
+
+def test_staff_who_may_only_view_orders_get_no_actions(staff_user, user, product):
+    """Django offers an action to anyone who may view the list unless it names a permission:
+    shipping, delivering and refunding need the change permission."""
+    from django.contrib.auth.models import Permission
+
+    paid = pay_order(place_order(user, [(product, 1)]))
+    staff_user.user_permissions.add(Permission.objects.get(codename="view_order"))
+    client = Client()
+    client.force_login(staff_user)
+
+    page = client.get(CHANGELIST)
+    assert page.status_code == 200
+    for action in ("mark_shipped", "mark_delivered", "refund"):
+        assert f'value="{action}"' not in page.content.decode()
+        run_action(client, action, [paid], tracking_number="TRK1", carrier="DHL")
+    assert Order.objects.get(pk=paid.pk).status == "PAID"
+
+    staff_user.user_permissions.add(Permission.objects.get(codename="change_order"))
+    staff_user = type(staff_user).objects.get(pk=staff_user.pk)  # permissions are cached per instance
+    client.force_login(staff_user)
+    assert 'value="refund"' in client.get(CHANGELIST).content.decode()
+    run_action(client, "refund", [paid])
+    assert Order.objects.get(pk=paid.pk).status == "REFUNDED"

@@ -136,3 +136,13 @@ def test_admin_status_filter():
         assert shown == [promotion.code], (status, shown)
     assert client.get(f"/admin/promotions/promotion/{active.pk}/change/").status_code == 200
     assert client.get("/admin/promotions/redemption/").status_code == 200
+
+
+def test_redemptions_cannot_be_added_or_deleted_in_the_admin():
+    """Orders write redemptions together with the promotion's `times_used`; one added in the admin
+    was a 500 (no amount) and one deleted left `times_used` counting it."""
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    assert client.get("/admin/promotions/redemption/add/").status_code == 403
+    page = client.get("/admin/promotions/redemption/").content.decode()
+    assert 'value="delete_selected"' not in page
