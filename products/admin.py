@@ -10,6 +10,7 @@ from core.exceptions import ApplicationError
 
 from . import services
 from .models import Category, Product, ProductVariant, WishlistItem, option_key
+from .selectors import category_descendant_ids
 
 
 def _with_hidden_initial(form_class):
@@ -30,6 +31,15 @@ def _with_hidden_initial(form_class):
                 if changed and ProductVariant.objects.filter(product_id=instance.pk).count() > 1:
                     for name in changed:
                         self.add_error(name, "This product has several variants: change them below instead.")
+            # A product's SKU is its default variant's, and variant SKUs are unique in the catalogue:
+            # a clash with another product's variant is a form error here, not the database's 500.
+            sku = cleaned.get("sku")
+            if isinstance(instance, Product) and sku and "sku" in self.changed_data:
+                others = ProductVariant.objects.filter(sku=sku)
+                if instance.pk:
+                    others = others.exclude(product_id=instance.pk)
+                if others.exists():
+                    self.add_error("sku", "A variant of another product already has this SKU.")
             return cleaned
 
     HiddenInitialForm.__name__ = form_class.__name__
@@ -109,8 +119,18 @@ class VariantOutOfStockFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CategoryAdminForm(forms.ModelForm):
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        instance = self.instance
+        if parent is not None and instance.pk and parent.pk in category_descendant_ids(category=instance):
+            raise ValidationError("A category cannot be placed under itself or one of its sub-categories.")
+        return parent
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    form = CategoryAdminForm
     list_display = ("name", "slug", "parent", "is_active")
     list_filter = ("is_active", "parent")
     list_select_related = ("parent",)

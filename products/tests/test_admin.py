@@ -320,3 +320,52 @@ def test_out_of_stock_variant_filter(admin_client_):
     page = admin_client_.get("/admin/products/product/", {"variant_out_of_stock": "no"})
     assert sized.name.encode() not in page.content
     assert full.name.encode() in page.content
+
+
+def test_a_product_sku_taken_by_another_products_variant_is_a_form_error(admin_client_):
+    """A product's SKU becomes its default variant's, and variant SKUs are unique: a clash is a form
+    error, where the database's IntegrityError was a 500."""
+    other = ProductFactory(default_variant=False)
+    ProductVariantFactory(product=other, sku="TAKEN-M", options={"Size": "M"})
+    form = {
+        "name": "Lamp",
+        "slug": "lamp",
+        "brand": "",
+        "sku": "TAKEN-M",
+        "description": "",
+        "price": "9.50",
+        "stock": "4",
+        "is_active": "on",
+        "variants-TOTAL_FORMS": "0",
+        "variants-INITIAL_FORMS": "0",
+        "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    response = admin_client_.post("/admin/products/product/add/", form)
+    assert response.status_code == 200
+    assert "A variant of another product already has this SKU." in response.content.decode()
+    assert not Product.objects.filter(name="Lamp").exists()
+
+    response = admin_client_.post("/admin/products/product/add/", {**form, "sku": "LAMP-1"})
+    assert response.status_code == 302
+    assert Product.objects.get(sku="LAMP-1").variants.get().sku == "LAMP-1"
+
+
+def test_a_category_cannot_be_placed_under_itself_or_below_itself(admin_client_):
+    parent = CategoryFactory(name="Electronics", slug="electronics")
+    child = CategoryFactory(name="Audio", slug="audio", parent=parent)
+    for new_parent in (parent, child):
+        response = admin_client_.post(
+            f"/admin/products/category/{parent.pk}/change/",
+            {"name": "Electronics", "slug": "electronics", "parent": new_parent.pk, "is_active": "on"},
+        )
+        assert response.status_code == 200
+        assert "cannot be placed under itself" in response.content.decode()
+    parent.refresh_from_db()
+    assert parent.parent_id is None
+    response = admin_client_.post(
+        f"/admin/products/category/{child.pk}/change/",
+        {"name": "Audio", "slug": "audio", "parent": "", "is_active": "on"},
+    )
+    assert response.status_code == 302  # moving a category up is fine
