@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin, messages
 
 from . import services
 from .models import Address
+from .serializers import AddressInputSerializer
 
 _FORM_FIELDS = (
     "full_name",
@@ -18,12 +20,34 @@ _FORM_FIELDS = (
 )
 
 
+_CHECKED_FIELDS = ("phone", "postal_code", "country")
+
+
+class AddressAdminForm(forms.ModelForm):
+    """The API's rules for the phone, postal code and country (`AddressInputSerializer`), so the
+    admin cannot save what the API refuses; their values are normalised the same way."""
+
+    def clean(self):
+        cleaned = super().clean()
+        data = {name: cleaned[name] for name in _CHECKED_FIELDS if cleaned.get(name) not in (None, "")}
+        serializer = AddressInputSerializer(data=data, partial=True)
+        if serializer.is_valid():
+            cleaned.update(serializer.validated_data)
+        else:
+            for name, errors in serializer.errors.items():
+                if name in _CHECKED_FIELDS:
+                    self.add_error(name, [str(error) for error in errors])
+        return cleaned
+
+
 @admin.register(Address)
 class AddressAdmin(admin.ModelAdmin):
     """Writes go through the address services, so the one-default rule holds for admin edits too.
 
     `is_default` is read-only here; the "Make default" action moves the default.
     """
+
+    form = AddressAdminForm
 
     list_display = (
         "full_name",

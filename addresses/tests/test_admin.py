@@ -109,3 +109,20 @@ def test_admin_bulk_delete_promotes_a_remaining_address(admin_client_, user):
     assert list(Address.objects.filter(user=user)) == [keep]
     keep.refresh_from_db()
     assert keep.is_default is True
+
+
+@pytest.mark.parametrize(("field", "value"), [("phone", "abc"), ("postal_code", "!!"), ("country", "USA1")])
+def test_admin_applies_the_apis_field_rules(admin_client_, user, field, value):
+    response = admin_client_.post("/admin/addresses/address/add/", form_data(user=user.pk, **{field: value}))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field]
+    assert not Address.objects.exists()
+
+
+def test_admin_normalises_like_the_api(admin_client_, user):
+    response = admin_client_.post(
+        "/admin/addresses/address/add/", form_data(user=user.pk, postal_code=" sw1a  1aa ", country="gb")
+    )
+    assert response.status_code == 302, response.content
+    address = Address.objects.get(user=user)
+    assert (address.postal_code, address.country) == ("SW1A 1AA", "GB")
