@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin
 
 from . import selectors
 from .models import Promotion, Redemption
+from .serializers import PromotionInputSerializer
 
 
 class PromotionStatusFilter(admin.SimpleListFilter):
@@ -35,8 +37,40 @@ class RedemptionInline(admin.TabularInline):
         return False
 
 
+_CHECKED_FIELDS = (
+    "code",
+    "kind",
+    "value",
+    "min_subtotal",
+    "starts_at",
+    "ends_at",
+    "usage_limit",
+    "usage_limit_per_user",
+)
+
+
+class PromotionAdminForm(forms.ModelForm):
+    """The API's rules (`PromotionInputSerializer`: the code's letters, a percentage of at most
+    100, no negative minimum, `ends_at` after `starts_at`), so the admin cannot save what
+    `POST /api/promotions/` refuses."""
+
+    def clean(self):
+        cleaned = super().clean()
+        data = {name: cleaned[name] for name in _CHECKED_FIELDS if cleaned.get(name) is not None}
+        serializer = PromotionInputSerializer(data=data, partial=True)
+        if serializer.is_valid():
+            for name in _CHECKED_FIELDS:
+                if name in serializer.validated_data:
+                    cleaned[name] = serializer.validated_data[name]
+        else:
+            for name, errors in serializer.errors.items():
+                self.add_error(name if name in self.fields else None, [str(error) for error in errors])
+        return cleaned
+
+
 @admin.register(Promotion)
 class PromotionAdmin(admin.ModelAdmin):
+    form = PromotionAdminForm
     list_display = ["code", "kind", "value", "status", "times_used", "usage_limit", "starts_at", "ends_at"]
     list_filter = [PromotionStatusFilter, "kind"]
     search_fields = ["code", "description"]

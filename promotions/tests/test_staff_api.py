@@ -146,3 +146,43 @@ def test_redemptions_cannot_be_added_or_deleted_in_the_admin():
     assert client.get("/admin/promotions/redemption/add/").status_code == 403
     page = client.get("/admin/promotions/redemption/").content.decode()
     assert 'value="delete_selected"' not in page
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"code": "SP ACE"}, "code"),
+        ({"min_subtotal": "-5"}, "min_subtotal"),
+        ({"kind": "percentage", "value": "150"}, "value"),
+        ({"ends_at_0": "2026-01-01", "ends_at_1": "00:00:00"}, "ends_at"),
+    ],
+)
+def test_the_admin_applies_the_apis_rules(overrides, field):
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    form = {
+        "code": "ADMIN10",
+        "description": "",
+        "kind": "fixed",
+        "value": "10.00",
+        "min_subtotal": "",
+        "starts_at_0": "2026-02-01",
+        "starts_at_1": "00:00:00",
+        "ends_at_0": "",
+        "ends_at_1": "",
+        "usage_limit": "",
+        "usage_limit_per_user": "",
+        "is_active": "on",
+        "redemptions-TOTAL_FORMS": "0",
+        "redemptions-INITIAL_FORMS": "0",
+        "redemptions-MIN_NUM_FORMS": "0",
+        "redemptions-MAX_NUM_FORMS": "1000",
+    }
+    response = client.post("/admin/promotions/promotion/add/", {**form, **overrides})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field]
+    assert not Promotion.objects.exists()
+
+    response = client.post("/admin/promotions/promotion/add/", form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Promotion.objects.get().code == "ADMIN10"
