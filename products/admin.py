@@ -74,10 +74,12 @@ class VariantInlineFormSet(forms.BaseInlineFormSet):
         keys: set[str] = set()
         active = 0
         kept = 0
+        deleted = 0
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or not form.cleaned_data:
                 continue
             if self.can_delete and self._should_delete_form(form):
+                deleted += bool(form.instance.pk)
                 continue
             kept += 1
             active += bool(form.cleaned_data.get("is_active"))
@@ -85,7 +87,7 @@ class VariantInlineFormSet(forms.BaseInlineFormSet):
             if key in keys:
                 form.add_error("options", "Another variant of this product has the same options.")
             keys.add(key)
-        if kept and not active:
+        if (kept or deleted) and not active:
             raise forms.ValidationError(
                 "A product needs at least one active variant (deactivate the product instead)."
             )
@@ -225,7 +227,16 @@ class ProductAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _save_variants(product: Product, formset) -> None:
-        for variant_form in formset.forms:
+        # New variants first, deletions last: the formset was checked as a whole (one active
+        # variant at least), so replacing every variant in one save must not meet "the last
+        # active variant cannot go" half way through.
+        def step(variant_form) -> int:
+            variant = variant_form.instance
+            if variant.pk is None:
+                return 0
+            return 2 if formset.can_delete and formset._should_delete_form(variant_form) else 1
+
+        for variant_form in sorted(formset.forms, key=step):
             if not variant_form.has_changed() and variant_form.instance.pk is None:
                 continue
             variant = variant_form.instance

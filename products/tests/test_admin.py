@@ -369,3 +369,40 @@ def test_a_category_cannot_be_placed_under_itself_or_below_itself(admin_client_)
         {"name": "Audio", "slug": "audio", "parent": "", "is_active": "on"},
     )
     assert response.status_code == 302  # moving a category up is fine
+
+
+def test_replacing_every_variant_in_one_save(admin_client_):
+    """Deactivate every existing variant and add a new active one, with a rename, in one save: the
+    formset is valid as a whole, so it is saved as a whole (new variants are created before the
+    old ones go; before, the old ones met "the last active variant cannot go" half way, and the
+    rename was saved while the variant changes were dropped)."""
+    product = sized_product()
+    rows = [variant_row(v, is_active="") for v in product.variants.order_by("pk")]
+    new = {"sku": "ONE-SIZE", "options": json.dumps({"Size": "One"}), "stock": "5", "is_active": "on"}
+    response = admin_client_.post(
+        f"/admin/products/product/{product.pk}/change/",
+        {**product_form(product, name="Renamed"), **inline_data(product, rows, [new])},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not [m for m in response.context["messages"] if m.level_tag == "error"]
+    product.refresh_from_db()
+    assert product.name == "Renamed"
+    assert list(product.variants.filter(is_active=True).values_list("sku", flat=True)) == ["ONE-SIZE"]
+    assert (product.stock, product.variants.count()) == (5, 4)
+
+
+def test_deleting_every_variant_of_a_product_is_a_form_error(admin_client_):
+    product = ProductFactory(description="old")
+    (variant,) = product.variants.all()
+    response = admin_client_.post(
+        f"/admin/products/product/{product.pk}/change/",
+        {
+            **product_form(product, description="new"),
+            **inline_data(product, [variant_row(variant, DELETE="on")]),
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert b"at least one active variant" in response.content
+    product.refresh_from_db()
+    assert product.description == "old" and product.variants.count() == 1
