@@ -3,6 +3,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 
 from core.catalog_cache import catalog_changed
@@ -273,11 +275,18 @@ class ProductAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         if not services.product_delete(product=obj):
+            request.product_deactivated = True
             self.message_user(
                 request,
                 f"“{obj}” appears in orders, so it was deactivated instead of deleted.",
                 messages.WARNING,
             )
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "product_deactivated", False):
+            # Not Django's "was deleted successfully": the product is still there, inactive.
+            return HttpResponseRedirect(reverse("admin:products_product_changelist"))
+        return super().response_delete(request, obj_display, obj_id)
 
     def delete_queryset(self, request, queryset):
         deactivated = [str(product) for product in queryset if not services.product_delete(product=product)]

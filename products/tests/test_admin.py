@@ -99,10 +99,13 @@ def test_admin_delete_of_ordered_product_deactivates(admin_client_, user):
         quantity=1,
         line_total=Decimal("1"),
     )
-    response = admin_client_.post(f"/admin/products/product/{product.pk}/delete/", {"post": "yes"})
-    assert response.status_code == 302
+    url = f"/admin/products/product/{product.pk}/delete/"
+    response = admin_client_.post(url, {"post": "yes"}, follow=True)
+    assert response.status_code == 200
     product.refresh_from_db()
     assert product.is_active is False
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == [f"“{product}” appears in orders, so it was deactivated instead of deleted."]
 
 
 def inline_data(product, rows: list[dict], extra: list[dict] = ()) -> dict:
