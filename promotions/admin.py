@@ -4,6 +4,7 @@ from django.contrib import admin
 from . import selectors
 from .models import Promotion, Redemption
 from .serializers import PromotionInputSerializer
+from .services import PROMOTION_FIELDS
 
 
 class PromotionStatusFilter(admin.SimpleListFilter):
@@ -37,18 +38,6 @@ class RedemptionInline(admin.TabularInline):
         return False
 
 
-_CHECKED_FIELDS = (
-    "code",
-    "kind",
-    "value",
-    "min_subtotal",
-    "starts_at",
-    "ends_at",
-    "usage_limit",
-    "usage_limit_per_user",
-)
-
-
 class PromotionAdminForm(forms.ModelForm):
     """The API's rules (`PromotionInputSerializer`: the code's letters, a percentage of at most
     100, no negative minimum, `ends_at` after `starts_at`), so the admin cannot save what
@@ -56,10 +45,10 @@ class PromotionAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        data = {name: cleaned[name] for name in _CHECKED_FIELDS if cleaned.get(name) is not None}
+        data = {name: cleaned[name] for name in PROMOTION_FIELDS if cleaned.get(name) is not None}
         serializer = PromotionInputSerializer(data=data, partial=True)
         if serializer.is_valid():
-            for name in _CHECKED_FIELDS:
+            for name in PROMOTION_FIELDS:
                 if name in serializer.validated_data:
                     cleaned[name] = serializer.validated_data[name]
         else:

@@ -261,27 +261,29 @@ def test_inline_adds_a_variant_with_bad_options_refused(admin_client_):
     assert product.variants.get(sku="NEW-XL").price == product.price
 
 
+def add_form(**changes) -> dict:
+    """The add page's POST data for a product without variants."""
+    return {
+        "name": "Lamp",
+        "slug": "lamp",
+        "brand": "",
+        "sku": "LAMP-1",
+        "description": "",
+        "price": "9.50",
+        "stock": "4",
+        "is_active": "on",
+        "variants-TOTAL_FORMS": "0",
+        "variants-INITIAL_FORMS": "0",
+        "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+        **changes,
+    }
+
+
 def test_admin_add_without_variants_gets_the_default_one(admin_client_):
     category = CategoryFactory()
-    response = admin_client_.post(
-        "/admin/products/product/add/",
-        {
-            "name": "Lamp",
-            "slug": "lamp",
-            "brand": "",
-            "sku": "LAMP-1",
-            "category": category.pk,
-            "description": "",
-            "price": "9.50",
-            "stock": "4",
-            "is_active": "on",
-            "variants-TOTAL_FORMS": "0",
-            "variants-INITIAL_FORMS": "0",
-            "variants-MIN_NUM_FORMS": "0",
-            "variants-MAX_NUM_FORMS": "1000",
-            "_save": "Save",
-        },
-    )
+    response = admin_client_.post("/admin/products/product/add/", add_form(category=category.pk))
     assert response.status_code == 302, response.content[:3000]
     product = Product.objects.get(sku="LAMP-1")
     variant = product.variants.get()
@@ -330,27 +332,12 @@ def test_a_product_sku_taken_by_another_products_variant_is_a_form_error(admin_c
     error, where the database's IntegrityError was a 500."""
     other = ProductFactory(default_variant=False)
     ProductVariantFactory(product=other, sku="TAKEN-M", options={"Size": "M"})
-    form = {
-        "name": "Lamp",
-        "slug": "lamp",
-        "brand": "",
-        "sku": "TAKEN-M",
-        "description": "",
-        "price": "9.50",
-        "stock": "4",
-        "is_active": "on",
-        "variants-TOTAL_FORMS": "0",
-        "variants-INITIAL_FORMS": "0",
-        "variants-MIN_NUM_FORMS": "0",
-        "variants-MAX_NUM_FORMS": "1000",
-        "_save": "Save",
-    }
-    response = admin_client_.post("/admin/products/product/add/", form)
+    response = admin_client_.post("/admin/products/product/add/", add_form(sku="TAKEN-M"))
     assert response.status_code == 200
     assert "A variant of another product already has this SKU." in response.content.decode()
     assert not Product.objects.filter(name="Lamp").exists()
 
-    response = admin_client_.post("/admin/products/product/add/", {**form, "sku": "LAMP-1"})
+    response = admin_client_.post("/admin/products/product/add/", add_form())
     assert response.status_code == 302
     assert Product.objects.get(sku="LAMP-1").variants.get().sku == "LAMP-1"
 
