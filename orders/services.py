@@ -565,8 +565,8 @@ def order_intents_cancel_retry(*, limit: int = 20) -> int:
             order = cancelled.select_for_update(skip_locked=True).filter(pk=order_id).first()
             if order is None:
                 continue
-            payment_services.payment_intent_cancel_for_order(order=order)
-        if payment_selectors.order_ids_holding_open_intents(orders=cancelled.filter(pk=order_id), limit=1):
+            closed = payment_services.payment_intent_cancel_for_order(order=order)
+        if not closed:
             logger.warning("PaymentIntent cancel retry stopped: Stripe refused", extra={"order_id": order_id})
             break
         cleared += 1

@@ -90,8 +90,9 @@ def payment_client_payload(*, payment: Payment) -> dict:
 
 
 @transaction.atomic
-def payment_intent_cancel_for_order(*, order, strict: bool = False) -> None:
-    """Cancel the order's open PaymentIntent(s) on Stripe and mark their Payments cancelled.
+def payment_intent_cancel_for_order(*, order, strict: bool = False) -> bool:
+    """Cancel the order's open PaymentIntent(s) on Stripe and mark their Payments cancelled;
+    returns whether none is left open.
 
     Best effort by default: a Stripe error is logged and written to `Payment.last_error`, never
     raised, so a user cancel or an expiry is not blocked by Stripe being down. That is safe
@@ -109,6 +110,7 @@ def payment_intent_cancel_for_order(*, order, strict: bool = False) -> None:
     payments = Payment.objects.select_for_update().filter(
         order=order, provider=Payment.Provider.STRIPE, status__in=OPEN_STATUSES
     )
+    all_closed = True
     for payment in payments:
         try:
             gateway.cancel_payment_intent(payment.payment_intent_id)
@@ -133,9 +135,11 @@ def payment_intent_cancel_for_order(*, order, strict: bool = False) -> None:
                     "could not cancel PaymentIntent %s of order %s", payment.payment_intent_id, order.pk
                 )
                 payment.last_error = f"Cancel failed: {gateway.provider_error_message(exc)}"[:500]
+                all_closed = False
         else:
             payment.status = Payment.Status.CANCELLED
         payment.save(update_fields=["status", "last_error", "updated_at"])
+    return all_closed
 
 
 def payment_intent_cancel_orphan(*, payment_intent_id: str) -> bool:
