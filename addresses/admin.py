@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 
+from core.forms import clean_with_serializer
+
 from . import services
 from .models import Address
 from .serializers import AddressInputSerializer
@@ -28,16 +30,7 @@ class AddressAdminForm(forms.ModelForm):
     admin cannot save what the API refuses; their values are normalised the same way."""
 
     def clean(self):
-        cleaned = super().clean()
-        data = {name: cleaned[name] for name in _CHECKED_FIELDS if cleaned.get(name) not in (None, "")}
-        serializer = AddressInputSerializer(data=data, partial=True)
-        if serializer.is_valid():
-            cleaned.update(serializer.validated_data)
-        else:
-            for name, errors in serializer.errors.items():
-                if name in _CHECKED_FIELDS:
-                    self.add_error(name, [str(error) for error in errors])
-        return cleaned
+        return clean_with_serializer(self, super().clean(), AddressInputSerializer, _CHECKED_FIELDS)
 
 
 @admin.register(Address)

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin
 
+from core.forms import clean_with_serializer
+
 from . import selectors
 from .models import Promotion, Redemption
 from .serializers import PromotionInputSerializer
@@ -44,17 +46,7 @@ class PromotionAdminForm(forms.ModelForm):
     `POST /api/promotions/` refuses."""
 
     def clean(self):
-        cleaned = super().clean()
-        data = {name: cleaned[name] for name in PROMOTION_FIELDS if cleaned.get(name) is not None}
-        serializer = PromotionInputSerializer(data=data, partial=True)
-        if serializer.is_valid():
-            for name in PROMOTION_FIELDS:
-                if name in serializer.validated_data:
-                    cleaned[name] = serializer.validated_data[name]
-        else:
-            for name, errors in serializer.errors.items():
-                self.add_error(name if name in self.fields else None, [str(error) for error in errors])
-        return cleaned
+        return clean_with_serializer(self, super().clean(), PromotionInputSerializer, PROMOTION_FIELDS)
 
 
 @admin.register(Promotion)
