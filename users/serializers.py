@@ -148,7 +148,8 @@ class VerifySerializer(TokenVerifySerializer):
         )
         if user is None or not user["is_active"]:
             raise TokenError(_("User not found or inactive."))
-        password_claim = get_md5_hash_password(user["password"])
-        if jwt_settings.CHECK_REVOKE_TOKEN and token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != password_claim:
+        if jwt_settings.CHECK_REVOKE_TOKEN and token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != (
+            get_md5_hash_password(user["password"])
+        ):
             raise TokenError(_("The user's password has been changed."))
         return {}
