@@ -173,6 +173,15 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _pincode_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("The pincode lookup service is unavailable. Please try again.")
+
+
+def _pincode_garbled() -> ServiceUnavailable:
+    """A provider answering garbage is a broken provider: 503, as when it is down."""
+    return ServiceUnavailable("The pincode lookup service answered in an unknown format.")
+
+
 def _parse_pincode_response(data: Any) -> dict[str, str] | None:
     """`{city, state}` from a provider answer, `None` for "no such pincode".
 
@@ -182,7 +191,7 @@ def _parse_pincode_response(data: Any) -> dict[str, str] | None:
     """
     if isinstance(data, dict):
         if "city" not in data:
-            raise ServiceUnavailable("The pincode lookup service answered in an unknown format.")
+            raise _pincode_garbled()
         city = _text(data.get("city"))
         return {"city": city, "state": _text(data.get("state"))} if city else None
     if isinstance(data, list):
@@ -194,7 +203,7 @@ def _parse_pincode_response(data: Any) -> dict[str, str] | None:
                 return None
             offices = first.get("PostOffice") or []
             if not isinstance(offices, list):
-                raise ServiceUnavailable("The pincode lookup service answered in an unknown format.")
+                raise _pincode_garbled()
             for office in offices:
                 if not isinstance(office, dict):
                     continue
@@ -209,7 +218,7 @@ def _parse_pincode_response(data: Any) -> dict[str, str] | None:
                 if city:
                     return {"city": city, "state": _text(office.get("State"))}
             return None
-    raise ServiceUnavailable("The pincode lookup service answered in an unknown format.")
+    raise _pincode_garbled()
 
 
 # A provider answer is a few KB (India Post's lists every post office of the pincode).
@@ -217,10 +226,6 @@ PINCODE_MAX_BYTES = 256 * 1024
 # Lookups waiting on a provider at once, per process: a provider that holds its answers back
 # ties up at most this many background threads, never the request threads.
 _PINCODE_IN_FLIGHT = threading.BoundedSemaphore(8)
-
-
-def _pincode_unavailable() -> ServiceUnavailable:
-    return ServiceUnavailable("The pincode lookup service is unavailable. Please try again.")
 
 
 def _pincode_get(url: str, deadline: float) -> dict[str, str] | None:
@@ -238,13 +243,13 @@ def _pincode_get(url: str, deadline: float) -> dict[str, str] | None:
         for chunk in response.iter_content(chunk_size=8192):
             body += chunk
             if len(body) > PINCODE_MAX_BYTES:
-                raise ServiceUnavailable("The pincode lookup service answered in an unknown format.")
+                raise _pincode_garbled()
             if time.monotonic() > deadline:
                 raise requests.Timeout("the answer took longer than PINCODE_LOOKUP_TIMEOUT")
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested past the stack
-        raise ServiceUnavailable("The pincode lookup service answered in an unknown format.") from exc
+        raise _pincode_garbled() from exc
     return _parse_pincode_response(data)
 
 
