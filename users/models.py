@@ -1,11 +1,24 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
+
+
+def lower_equals(field: str, value: str) -> Exact:
+    """A filter: `field` equals `value` ignoring case, compared as the unique constraints below
+    compare (LOWER() of both sides, in the database).
+
+    `__iexact` compares UPPER() on PostgreSQL, which differs from LOWER() for some letters (the
+    Kelvin sign lowers to "k" but stays itself in upper case; a dotless i, U+0131, uppers to "I"), so a
+    check by `__iexact` could pass where the constraint then refuses the insert, or the reverse.
+    """
+    return Exact(Lower(field), Lower(Value(value)))
 
 
 class NovaUserManager(UserManager):
     def get_by_natural_key(self, username):
-        return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
+        return self.get(lower_equals(self.model.USERNAME_FIELD, username))
 
 
 class User(AbstractUser):
@@ -24,8 +37,8 @@ class User(AbstractUser):
                 name="user_email_unique_ci",
                 violation_error_message="A user with that email address already exists.",
             ),
-            # Login by username is case-insensitive (NovaUserManager.get_by_natural_key uses
-            # __iexact), so two usernames differing only in case would make login ambiguous.
+            # Login by username is case-insensitive (NovaUserManager.get_by_natural_key), so two
+            # usernames differing only in case would make login ambiguous.
             models.UniqueConstraint(
                 Lower("username"),
                 name="user_username_unique_ci",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import User
+from .models import User, lower_equals
 
 
 def user_get_by_login_identifier(*, identifier: str) -> User | None:
@@ -15,15 +15,15 @@ def user_get_by_login_identifier(*, identifier: str) -> User | None:
     if not identifier:
         return None
     if "@" in identifier:
-        user = User.objects.filter(email__iexact=identifier).first()
+        user = User.objects.filter(lower_equals("email", identifier)).first()
         if user is not None:
             return user
-    return User.objects.filter(username__iexact=identifier).first()
+    return User.objects.filter(lower_equals("username", identifier)).first()
 
 
 def user_email_taken(*, email: str) -> bool:
-    return User.objects.filter(email__iexact=email).exists()
+    return User.objects.filter(lower_equals("email", email)).exists()
 
 
 def user_username_taken(*, username: str) -> bool:
-    return User.objects.filter(username__iexact=username).exists()
+    return User.objects.filter(lower_equals("username", username)).exists()

@@ -16,6 +16,8 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -24,7 +26,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from core.background import task_enqueue_on_commit
 from core.emails import email_send_on_commit
 
-from .models import PasswordResetToken, User
+from .models import PasswordResetToken, User, lower_equals
 from .selectors import user_email_taken, user_username_taken
 from .tasks import password_reset_send_task
 
@@ -55,8 +57,12 @@ def _username_from_email(email: str) -> str:
     """The email's local part cleaned to a valid username, with a number appended if taken."""
     local = email.rsplit("@", 1)[0]
     base = _USERNAME_DISALLOWED.sub("", local)[: _USERNAME_MAX - 10] or "user"
-    similar = User.objects.filter(username__istartswith=base).values_list("username", flat=True)
-    taken = {name.lower() for name in similar}
+    # LOWER() in the database, as the unique constraint compares (users.models.lower_equals).
+    taken = set(
+        User.objects.annotate(lowered=Lower("username"))
+        .filter(lowered__startswith=Lower(Value(base)))
+        .values_list("lowered", flat=True)
+    )
     if base.lower() not in taken:
         return base
     number = 1
@@ -233,7 +239,7 @@ def password_reset_send(*, email: str) -> None:
 
     Only the SHA-256 of the token is stored; the token itself exists only in the email.
     """
-    user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
+    user = User.objects.filter(lower_equals("email", (email or "").strip()), is_active=True).first()
     if user is None:
         return
     token = secrets.token_urlsafe(32)

@@ -245,3 +245,59 @@ def test_user_create_service_defaults(db):
 
     assert user.pk is not None
     assert (user.username, user.first_name, user.last_name) == ("svc", "", "")
+
+
+# --- One case rule: LOWER(), as the unique constraints compare --------------------------------
+KELVIN_SIGN = "\u212a"  # lowers to "k", but upper-cases to itself
+DOTLESS_I = "\u0131"  # upper-cases to "I", but lowers to itself
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("url", [URL, "/api/web/register/"])
+def test_a_username_or_email_equal_to_a_taken_one_under_lower_is_a_400(api_client, url):
+    # PostgreSQL's UPPER() leaves the Kelvin sign alone while LOWER() makes it "k": a check by
+    # __iexact (UPPER) passed, then the constraint (LOWER) refused the insert: a 500.
+    UserFactory(username="kate", email="kim@example.com")
+
+    by_username = api_client.post(
+        url, {"email": "other@example.com", "username": f"{KELVIN_SIGN}ate", "password": GOOD_PASSWORD}
+    )
+    by_email = api_client.post(url, {"email": f"{KELVIN_SIGN}im@example.com", "password": GOOD_PASSWORD})
+
+    assert by_username.status_code == 400, by_username.content
+    assert by_username.json() == {"username": [services.USERNAME_TAKEN]}
+    assert by_email.status_code == 400, by_email.content
+    assert by_email.json() == {"email": [services.EMAIL_TAKEN]}
+    assert User.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_addresses_distinct_under_lower_are_distinct_accounts_for_every_lookup(
+    api_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    # UPPER() makes a dotless i an "I", so by __iexact the address below was "taken" by ivan's, and a
+    # login or reset for ivan's address could find the other account once both existed.
+    ivan = UserFactory(username="ivan", email="ivan@example.com")
+    other_email = f"{DOTLESS_I}van@example.com"
+
+    registered = api_client.post(URL, {"email": other_email, "password": GOOD_PASSWORD})
+    assert registered.status_code == 201, registered.content
+
+    login = api_client.post("/api/token/", {"email": "IVAN@example.com", "password": DEFAULT_PASSWORD})
+    assert login.status_code == 200, login.content
+    me = api_client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {login.data['access']}")
+    assert me.json()["id"] == ivan.pk
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post("/api/password-reset/", {"email": "ivan@example.com"})
+    assert [message.to for message in mailoutbox] == [["ivan@example.com"]]
+
+
+@pytest.mark.postgres
+def test_a_derived_username_taken_under_lower_gets_a_number(api_client):
+    UserFactory(username="kim", email="kim@example.com")
+
+    response = api_client.post(URL, {"email": f"{KELVIN_SIGN}im@example.org", "password": GOOD_PASSWORD})
+
+    assert response.status_code == 201, response.content
+    assert response.json()["username"] == f"{KELVIN_SIGN}im1"

@@ -32,6 +32,7 @@ from django.utils.text import slugify
 from core.catalog_cache import catalog_changed
 from products.models import Category, Product, ProductVariant, option_key
 from products.services import default_variants_create_missing, product_totals_refresh
+from users.models import lower_equals
 
 FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "sample_products.json"
 GENERATED_SKU_PREFIX = "GEN-"
@@ -230,10 +231,10 @@ class Command(BaseCommand):
     def _create_accounts(self) -> None:
         user_model = get_user_model()
         for email, password, username, is_admin in DEMO_ACCOUNTS:
-            if user_model.objects.filter(email__iexact=email).exists():
+            if user_model.objects.filter(lower_equals("email", email)).exists():
                 state = "exists"
             else:
-                if user_model.objects.filter(username__iexact=username).exists():
+                if user_model.objects.filter(lower_equals("username", username)).exists():
                     username = email
                 if is_admin:
                     user_model.objects.create_superuser(username=username, email=email, password=password)
