@@ -15,10 +15,11 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from core.ids import as_id
 from core.prepared import PreparedQuery
+
+from .tokens import password_changed_since
 
 _USER_BY_ID = PreparedQuery(lambda user_id: get_user_model().objects.filter(pk=user_id))
 
@@ -41,8 +42,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
             raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
 
-        revoke_claim = validated_token.get(api_settings.REVOKE_TOKEN_CLAIM)
-        if api_settings.CHECK_REVOKE_TOKEN and revoke_claim != get_md5_hash_password(user.password):
+        if password_changed_since(validated_token, password_hash=user.password):
             raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
 
         return user

@@ -7,6 +7,7 @@ from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import (
     PasswordField,
+    TokenBlacklistSerializer,
     TokenObtainPairSerializer,
     TokenRefreshSerializer,
     TokenVerifySerializer,
@@ -14,11 +15,10 @@ from rest_framework_simplejwt.serializers import (
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
-from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from .models import User
 from .selectors import user_get_by_login_identifier
-from .tokens import access_token_is_denied
+from .tokens import access_token_is_denied, password_changed_since
 
 
 def _password(**kwargs) -> serializers.CharField:
@@ -111,21 +111,49 @@ class LoginSerializer(TokenObtainPairSerializer):
         return super().validate({self.username_field: username, "password": attrs["password"]})
 
 
+def _outstanding_token_lock(token: RefreshToken) -> None:
+    """Lock the refresh token's outstanding-token row (inside a transaction) before its blacklist
+    entry is written, so a refresh and a logout of one token take their turns: without it each
+    inserted the same blacklist row while waiting on the other's lock (a deadlock, 503)."""
+    jti = token.get(jwt_settings.JTI_CLAIM)
+    list(OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("id", flat=True))
+
+
 class RefreshSerializer(TokenRefreshSerializer):
     # simplejwt's rotation, made safe against two concurrent uses of one refresh token (the
-    # outstanding-token row is locked, so the second use sees the first one's blacklist entry)
-    # and against a deleted user (401 instead of simplejwt's unhandled DoesNotExist).
+    # outstanding-token row is locked, so the second use sees the first one's blacklist entry),
+    # against a deleted user (401 instead of simplejwt's unhandled DoesNotExist) and against a
+    # token issued before the user's password changed (simplejwt checks that claim when a token
+    # authenticates, not when it is refreshed: the refresh answered 200 with dead access tokens).
 
     def validate(self, attrs):
-        jti = RefreshToken(attrs["refresh"]).get(jwt_settings.JTI_CLAIM)
+        refresh = RefreshToken(attrs["refresh"])
         with transaction.atomic():
-            list(OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("id", flat=True))
+            _outstanding_token_lock(refresh)
+            user = (
+                get_user_model()
+                .objects.filter(**{jwt_settings.USER_ID_FIELD: refresh.get(jwt_settings.USER_ID_CLAIM)})
+                .only("password")
+                .first()
+            )
+            if user is not None and password_changed_since(refresh, password_hash=user.password):
+                raise TokenError(_("The user's password has been changed."))
             try:
                 return super().validate(attrs)
             except get_user_model().DoesNotExist:
                 raise exceptions.AuthenticationFailed(
                     self.error_messages["no_active_account"], "no_active_account"
                 )
+
+
+class LogoutSerializer(TokenBlacklistSerializer):
+    # simplejwt's logout, taking the outstanding-token row's lock first, as a refresh does.
+
+    def validate(self, attrs):
+        refresh = self.token_class(attrs["refresh"])
+        with transaction.atomic():
+            _outstanding_token_lock(refresh)
+            return super().validate(attrs)
 
 
 class VerifySerializer(TokenVerifySerializer):
@@ -148,8 +176,6 @@ class VerifySerializer(TokenVerifySerializer):
         )
         if user is None or not user["is_active"]:
             raise TokenError(_("User not found or inactive."))
-        if jwt_settings.CHECK_REVOKE_TOKEN and token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != (
-            get_md5_hash_password(user["password"])
-        ):
+        if password_changed_since(token, password_hash=user["password"]):
             raise TokenError(_("The user's password has been changed."))
         return {}

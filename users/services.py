@@ -176,13 +176,21 @@ def user_blacklist_refresh_tokens(*, user: User) -> int:
 
     Access tokens are not tracked by simplejwt, so one already issued stays valid until it
     expires (ACCESS_TOKEN_LIFETIME).
+
+    Run inside a transaction: the rows are locked, in id order, before their blacklist entries are
+    written, as a refresh or a logout locks its one row (users.serializers), so none of them can
+    deadlock with this.
     """
-    outstanding = list(
-        OutstandingToken.objects.filter(
-            user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-        ).only("id")
+    locked = list(
+        OutstandingToken.objects.select_for_update()
+        .filter(user=user, expires_at__gt=timezone.now())
+        .order_by("id")
+        .values_list("id", flat=True)
     )
-    # ignore_conflicts: a concurrent logout may blacklist one of them at the same moment.
+    outstanding = list(
+        OutstandingToken.objects.filter(id__in=locked, blacklistedtoken__isnull=True).only("id")
+    )
+    # ignore_conflicts: a blacklist entry written without the lock (simplejwt used directly).
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
@@ -196,7 +204,12 @@ def _reset_tokens_retire(*, user: User, now) -> None:
 @transaction.atomic
 def user_change_password(*, user: User, old_password: str, new_password: str) -> User:
     """Change the password after checking the old one; signs out every refresh token of the user
-    and retires pending password-reset links."""
+    and retires pending password-reset links.
+
+    The user's row is locked and the old password checked against it, so of two concurrent changes
+    the second sees the first one's password (and fails its check) instead of both answering done.
+    """
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if not user.check_password(old_password):
         raise ValidationError({"old_password": [OLD_PASSWORD_WRONG]})
     if password_errors := _password_errors(new_password, user=user):

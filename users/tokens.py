@@ -25,8 +25,18 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken as SimpleJWTAccessToken
 from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 _DENYLIST_KEY = "jwt:denied:{jti}"
+
+
+def password_changed_since(token: Token, *, password_hash: str) -> bool:
+    """Whether `token` was issued before the user's password last changed: simplejwt's
+    `CHECK_REVOKE_TOKEN` claim, which every check of a token (authentication, verify, refresh)
+    compares with the user's current password hash."""
+    return bool(jwt_settings.CHECK_REVOKE_TOKEN) and token.get(
+        jwt_settings.REVOKE_TOKEN_CLAIM
+    ) != get_md5_hash_password(password_hash)
 
 
 def access_token_deny(*, token: Token) -> None:

@@ -20,6 +20,7 @@ from .serializers import (
     AccountErrorSerializer,
     AccountMessageSerializer,
     LoginSerializer,
+    LogoutSerializer,
     MeSerializer,
     PasswordChangeInputSerializer,
     PasswordResetConfirmInputSerializer,
@@ -100,6 +101,8 @@ class LogoutView(TokenBlacklistView):
     """Log out: blacklist the refresh token. An access token sent in `Authorization` is refused from
     now on too (denylisted in the shared cache until it expires), even if the refresh token was
     already blacklisted: the client asked to be signed out."""
+
+    serializer_class = LogoutSerializer
 
     def post(self, request, *args, **kwargs):
         access = _presented_access_token(request)

@@ -19,8 +19,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from users import services
 from users.models import PasswordResetToken, User
-from users.serializers import RefreshSerializer
-from users.tests.factories import UserFactory
+from users.serializers import RefreshSerializer, _outstanding_token_lock
+from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -39,14 +39,14 @@ def wait_until_someone_waits_for_us(timeout: float = 10.0) -> None:
     raise AssertionError("the competing request never blocked on this transaction")
 
 
-def post_in_thread(url: str, payload: dict) -> tuple[threading.Thread, dict]:
+def post_in_thread(url: str, payload: dict, **headers) -> tuple[threading.Thread, dict]:
     result: dict = {}
 
     def run():
         from django.db import connection as thread_connection
 
         try:
-            response = APIClient().post(url, payload, format="json")
+            response = APIClient().post(url, payload, format="json", **headers)
             result["status"], result["data"] = response.status_code, response.data
         except Exception as exc:  # surfaced by the assertion in the test
             result["error"] = exc
@@ -123,3 +123,42 @@ def test_a_refresh_token_cannot_be_rotated_twice_concurrently():
 
     assert result.get("status") == 401, result
     assert result["data"]["code"] == "token_not_valid"
+
+
+def test_a_logout_waits_for_a_refresh_of_the_same_token_instead_of_deadlocking():
+    # The refresh locks the token's row and then writes its blacklist entry; a logout that wrote
+    # the same entry first (without the lock) and then waited on the row deadlocked with it.
+    user = UserFactory()
+    token = RefreshToken.for_user(user)
+
+    with transaction.atomic():
+        _outstanding_token_lock(token)  # the refresh's first step
+        thread, result = post_in_thread("/api/token/blacklist/", {"refresh": str(token)})
+        wait_until_someone_waits_for_us()
+        RefreshToken(str(token)).blacklist()  # the refresh's rotation: raised a deadlock before
+    thread.join(15)
+
+    assert result.get("status") == 401, result  # the refresh came first: the token was used up
+    assert result["data"]["code"] == "token_not_valid"
+
+
+def test_of_two_concurrent_password_changes_the_second_is_checked_against_the_first():
+    user = UserFactory()
+    access = str(RefreshToken.for_user(user).access_token)
+
+    with transaction.atomic():
+        services.user_change_password(
+            user=User.objects.get(pk=user.pk), old_password=DEFAULT_PASSWORD, new_password="First-winner-123"
+        )
+        thread, result = post_in_thread(
+            "/api/me/password/",
+            {"old_password": DEFAULT_PASSWORD, "new_password": "Second-comer-456"},
+            HTTP_AUTHORIZATION=f"Bearer {access}",
+        )
+        wait_until_someone_waits_for_us()
+    thread.join(15)
+
+    assert result.get("status") == 400, result
+    assert list(result["data"]) == ["old_password"]
+    user.refresh_from_db()
+    assert user.check_password("First-winner-123")

@@ -204,6 +204,22 @@ def test_refresh_for_a_deleted_user_is_401_not_500(api_client, grace):
     assert response.data["code"] == "no_active_account"
 
 
+@pytest.mark.parametrize("url", ["/api/token/refresh/", "/api/web/token/refresh/"])
+def test_refresh_of_a_token_issued_before_the_password_changed_is_401(api_client, grace, url):
+    # A password set outside the change and reset endpoints (the admin's form, a rehash after a
+    # Django upgrade) blacklists no refresh token: its revoke claim is what must refuse it. The
+    # refresh answered 200 before, with access tokens that every call then refused.
+    refresh = login(api_client, username="grace").data["refresh"]
+    grace.set_password("Set-by-staff-42")
+    grace.save()
+
+    response = api_client.post(url, {"refresh": refresh})
+
+    assert response.status_code == 401, response.data
+    assert response.data["code"] == "token_not_valid"
+    assert not BlacklistedToken.objects.exists()
+
+
 # --- /api/token/verify/ --------------------------------------------------------------------
 def test_verify_accepts_valid_tokens(api_client, grace):
     pair = login(api_client, username="grace").data
