@@ -401,6 +401,8 @@ def _order_settle_after_item(order: Order, *, actor=None, note: str = "") -> Non
             order, S.REFUNDED, actor=actor, note=note or "Every item was cancelled and refunded."
         )
     elif order.status in (S.PENDING, S.CONFIRMED):
+        # An unpaid order that goes away gives its coupon use back, line by line as in one go.
+        promotion_services.promotion_release(order_id=order.pk)
         _apply_transition(order, S.CANCELLED, actor=actor, note=note or "Every item was cancelled.")
         if order.payment_method == PaymentMethod.CARD:
             payment_services.payment_intent_cancel_for_order(order=order)
@@ -592,6 +594,7 @@ def _recompute_unpaid_totals(order: Order) -> None:
         (item.line_total for item in remaining), discount=order.discount_total
     )
     order.save(update_fields=["subtotal", "discount_total", "shipping_total", "total", "updated_at"])
+    promotion_services.promotion_redemption_amount_set(order_id=order.pk, amount=order.discount_total)
 
 
 @transaction.atomic

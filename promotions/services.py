@@ -92,6 +92,11 @@ def promotion_redeem(*, promotion_id: int, user, order, amount: Decimal) -> Rede
     return Redemption.objects.create(promotion_id=promotion_id, order=order, user=user, amount=amount)
 
 
+def promotion_redemption_amount_set(*, order_id: int, amount: Decimal) -> None:
+    """The order's discount changed (an unpaid line cancelled): its redemption records the new one."""
+    Redemption.objects.filter(order_id=order_id).update(amount=amount)
+
+
 def promotion_release(*, order_id: int) -> int | None:
     """Give back the redemption of an order (unpaid order cancelled or expired); returns the
     promotion's id, or None when the order had none."""

@@ -11,6 +11,7 @@ from orders.models import ItemStatus, Order, OrderItem, OrderStatus
 from payments import gateway
 from payments.models import Payment, Refund
 from products.tests.factories import ProductFactory
+from promotions.models import Promotion, Redemption
 from promotions.tests.factories import PromotionFactory
 
 from .conftest import fill_cart, pay_order
@@ -92,3 +93,26 @@ def test_unpaid_item_cancel_removes_the_net_line_and_keeps_the_allocation(auth_c
         "5.00",
         "29.00",
     )
+
+
+@pytest.mark.parametrize("payment_method", ["cod", "card"])
+def test_an_unpaid_order_cancelled_line_by_line_gives_its_coupon_use_back(
+    auth_client, user, address, payment_method
+):
+    order, _big, _small = _coupon_order(user, address, payment_method=payment_method)
+    promotion = Promotion.objects.get(code="TWENTY")
+    assert promotion.times_used == 1
+    first, last = OrderItem.objects.filter(order=order).order_by("id")
+
+    response = auth_client.post(f"/api/orders/{order.pk}/items/{first.pk}/cancel/", {"reason": "no"})
+    assert response.status_code == 200, response.content
+    # The redemption follows the order's discount: 4.00 is left of the 10.00 taken at checkout.
+    assert response.json()["discount_total"] == "4.00"
+    assert Redemption.objects.get(order=order).amount == Decimal("4.00")
+
+    response = auth_client.post(f"/api/orders/{order.pk}/items/{last.pk}/cancel/", {"reason": "no"})
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == OrderStatus.CANCELLED
+    assert not Redemption.objects.filter(order=order).exists()
+    promotion.refresh_from_db()
+    assert promotion.times_used == 0
