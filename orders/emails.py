@@ -36,6 +36,7 @@ def _context(order: Order) -> dict:
         "shipping_total": str(order.shipping_total),
         "total": str(order.total),
         "amount_refunded": str(order.amount_refunded),
+        "has_refund": order.amount_refunded > 0,
         "currency": order.currency.upper(),
         "shipping_address": order.shipping_address,
         "tracking_number": order.tracking_number,

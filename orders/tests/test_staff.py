@@ -137,6 +137,25 @@ def test_staff_refund_after_a_line_refund_only_refunds_the_rest(
     assert stock_of(product, cheap) == [10, 10]
 
 
+def test_the_shipped_email_shows_what_was_refunded_for_cancelled_lines(
+    staff_client, auth_client, user, product, cheap, mailoutbox, django_capture_on_commit_callbacks
+):
+    # It lists the lines still shipped beside the order's paid totals: without the refund the
+    # figures did not add up.
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))
+    _, line_cheap = OrderItem.objects.filter(order=order).order_by("id")
+    assert auth_client.post(f"/api/orders/{order.pk}/items/{line_cheap.pk}/cancel/", {}).status_code == 200
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_client.post(ship_url(order.pk), TRACKING).status_code == 200
+
+    (message,) = mailoutbox
+    assert "Refunded for cancelled items: 4.50 USD" in message.body
+    html = message.alternatives[0][0]
+    assert "Refunded (cancelled items)" in html and "-4.50 USD" in html
+
+
 def test_staff_refund_after_a_dashboard_refund_refunds_only_the_rest(staff_client, user, product):
     from .test_item_cancel import dashboard_refund
 
