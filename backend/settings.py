@@ -6,12 +6,15 @@ commented, in `.env.example`.
 """
 
 import os
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from core.money import minor_unit_exponent
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -331,6 +334,14 @@ if RENDER_EXTERNAL_HOSTNAME:
 # --- Shop -------------------------------------------------------------------------------
 FRONTEND_URL = env("FRONTEND_URL", "http://localhost:5173").rstrip("/")
 CURRENCY = env("CURRENCY", "usd").lower()
+if not re.fullmatch(r"[a-z]{3}", CURRENCY) or minor_unit_exponent(CURRENCY) != 2:
+    # Every amount is rounded to the cent (prices, discount shares, refunds; the contract's
+    # decimal strings have two places): in a currency without cents each share would be rounded
+    # to Stripe's whole unit on its own, and refunds could add up to more than was charged.
+    raise ImproperlyConfigured(
+        "CURRENCY must be a three-letter ISO 4217 code of a currency with cents "
+        f"(usd, eur, gbp, inr, ...), not {CURRENCY!r}."
+    )
 SHIPPING_FLAT_RATE = Decimal(env("SHIPPING_FLAT_RATE", "5.00"))
 FREE_SHIPPING_THRESHOLD = Decimal(env("FREE_SHIPPING_THRESHOLD", "50.00"))
 ORDER_PENDING_TTL_MINUTES = env_int("ORDER_PENDING_TTL_MINUTES", 30)

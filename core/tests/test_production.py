@@ -263,6 +263,16 @@ def test_refuses_to_start_without_secret_key_or_allowed_hosts(variables, message
     assert message in result.stderr
 
 
+@pytest.mark.parametrize("currency", ["jpy", "KWD", "dollars", ""])
+def test_refuses_to_start_with_a_currency_that_has_no_cents(currency):
+    # Amounts are rounded to the cent; in yen each refunded share was rounded up on its own and
+    # the refunds of an order added up to more than its charge.
+    result = run(SETUP, process_env(CURRENCY=currency), timeout=60)
+
+    assert result.returncode != 0
+    assert "CURRENCY must be a three-letter ISO 4217 code of a currency with cents" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("variables", "debug"),
     [
