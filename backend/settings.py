@@ -413,6 +413,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Expired refresh tokens, their blacklist entries and expired reset links (tokens_flush_expired).
+    "flush-expired-tokens": {
+        "task": "users.tasks.flush_expired_tokens",
+        "schedule": 24 * 3600.0,
+        "options": {"expires": 3600},
+    },
 }
 
 # --- Security (production) ------------------------------------------------------------

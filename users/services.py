@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Value
@@ -220,6 +221,16 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
     revoked = user_blacklist_refresh_tokens(user=user)
     logger.info("password changed", extra={"user_id": user.pk, "revoked_count": revoked})
     return user
+
+
+def tokens_flush_expired() -> int:
+    """Delete what can no longer be used: refresh tokens past their expiry, with their blacklist
+    entries (simplejwt's `flushexpiredtokens`), and password-reset tokens past theirs. Returns how
+    many reset tokens went. Run daily by beat (`users.tasks.flush_expired_tokens`): every sign-in and
+    refresh adds an outstanding token, every rotation a blacklist entry."""
+    call_command("flushexpiredtokens", verbosity=0)
+    deleted, _ = PasswordResetToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
 
 
 def _token_hash(token: str) -> str:

@@ -8,3 +8,11 @@ def password_reset_send_task(*, email: str) -> None:
     from . import services
 
     services.password_reset_send(email=email)
+
+
+@shared_task
+def flush_expired_tokens() -> int:
+    """Daily (beat): delete expired refresh and reset tokens (`users.services.tokens_flush_expired`)."""
+    from . import services
+
+    return services.tokens_flush_expired()

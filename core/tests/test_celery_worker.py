@@ -383,6 +383,17 @@ def test_beat_schedule_retries_payment_intent_cancels_every_five_minutes():
     assert task.apply().get() == 0  # no cancelled order holds an open intent in an empty database
 
 
+@pytest.mark.django_db
+def test_beat_schedule_flushes_expired_tokens_daily():
+    entry = settings.CELERY_BEAT_SCHEDULE["flush-expired-tokens"]
+    assert entry["schedule"] == 24 * 3600.0
+
+    celery_app.loader.import_default_modules()
+    task = celery_app.tasks[entry["task"]]
+    assert task.name == "users.tasks.flush_expired_tokens"
+    assert task.apply().get() == 0  # no reset token in an empty database
+
+
 @pytest.mark.redis
 def test_beat_starts_with_the_blueprint_command(tmp_path):
     """`celery -A backend beat` boots with these settings, logs JSON, and stops on SIGTERM."""

@@ -1,7 +1,13 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from users.models import PasswordResetToken
+from users.services import tokens_flush_expired
+from users.tasks import flush_expired_tokens
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -289,3 +295,23 @@ def test_logout_missing_field_is_400(api_client):
 
     assert response.status_code == 400
     assert "refresh" in response.data
+
+
+# --- Clean-up (beat, daily) ------------------------------------------------------------------
+def test_flush_deletes_expired_refresh_and_reset_tokens_and_keeps_live_ones(grace):
+    live = RefreshToken.for_user(grace)
+    used = RefreshToken.for_user(grace)
+    used.blacklist()
+    OutstandingToken.objects.filter(jti=used["jti"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    now = timezone.now()
+    PasswordResetToken.objects.create(user=grace, token_hash="a" * 64, expires_at=now - timedelta(seconds=1))
+    fresh = PasswordResetToken.objects.create(
+        user=grace, token_hash="b" * 64, expires_at=now + timedelta(hours=1)
+    )
+
+    assert flush_expired_tokens.apply().get() == 1
+
+    assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [live["jti"]]
+    assert not BlacklistedToken.objects.exists()
+    assert list(PasswordResetToken.objects.all()) == [fresh]
+    assert tokens_flush_expired() == 0  # nothing left to flush
