@@ -54,6 +54,9 @@ class PasswordResetToken(models.Model):
     """A single-use password-reset token; only its SHA-256 is stored."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_reset_tokens")
+    # The address the link was mailed to: once the account's email changes, the link is void
+    # (it may sit in a mailbox the user no longer controls).
+    email = models.EmailField(max_length=254, default="")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

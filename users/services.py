@@ -270,7 +270,10 @@ def password_reset_send(*, email: str) -> None:
     now = timezone.now()
     timeout = int(getattr(settings, "PASSWORD_RESET_TIMEOUT", 3600))
     PasswordResetToken.objects.create(
-        user=user, token_hash=_token_hash(token), expires_at=now + timedelta(seconds=timeout)
+        user=user,
+        email=user.email,
+        token_hash=_token_hash(token),
+        expires_at=now + timedelta(seconds=timeout),
     )
     reset_url = f"{settings.FRONTEND_URL}/reset-password/{password_reset_uid(user=user)}/{token}"
     email_send_on_commit(
@@ -311,7 +314,13 @@ def password_reset_confirm(*, token: str, password: str, uid: str | None = None)
         .first()
     )
     now = timezone.now()
-    if reset is None or reset.used_at is not None or reset.expires_at <= now or not reset.user.is_active:
+    if (
+        reset is None
+        or reset.used_at is not None
+        or reset.expires_at <= now
+        or not reset.user.is_active
+        or reset.email != reset.user.email  # mailed to an address the account no longer has
+    ):
         raise invalid
     if uid and _uid_to_pk(uid) != str(reset.user_id):
         raise invalid

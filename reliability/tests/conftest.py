@@ -170,7 +170,10 @@ class World:
 
         token = secrets.token_urlsafe(32)
         PasswordResetToken.objects.create(
-            user=self.customer, token_hash=_token_hash(token), expires_at=timezone.now() + timedelta(hours=1)
+            user=self.customer,
+            email=self.customer.email,
+            token_hash=_token_hash(token),
+            expires_at=timezone.now() + timedelta(hours=1),
         )
         return token
 

@@ -91,6 +91,7 @@ def test_two_confirms_of_one_reset_token_cannot_both_succeed():
     raw = "the-one-and-only-token"
     PasswordResetToken.objects.create(
         user=user,
+        email=user.email,
         token_hash=hashlib.sha256(raw.encode()).hexdigest(),
         expires_at=timezone.now() + timedelta(hours=1),
     )

@@ -146,6 +146,23 @@ def test_confirm_without_uid_works(api_client, ada, django_capture_on_commit_cal
     assert ada.check_password(NEW_PASSWORD)
 
 
+def test_a_link_mailed_to_an_address_the_account_no_longer_has_is_void(
+    api_client, ada, django_capture_on_commit_callbacks
+):
+    # The old mailbox may be lost or someone else's: staff changing the email (the admin is the
+    # only place it changes) voids the links sent there.
+    _, token = reset_link(api_client, django_capture_on_commit_callbacks)
+    ada.email = "ada.new@example.com"
+    ada.save()
+
+    response = api_client.post(CONFIRM_URL, {"token": token, "password": NEW_PASSWORD})
+
+    assert response.status_code == 400
+    assert list(response.data) == ["token"]
+    ada.refresh_from_db()
+    assert ada.check_password(DEFAULT_PASSWORD)
+
+
 def test_token_is_single_use(api_client, ada, django_capture_on_commit_callbacks):
     _, token = reset_link(api_client, django_capture_on_commit_callbacks)
     assert api_client.post(CONFIRM_URL, {"token": token, "password": NEW_PASSWORD}).status_code == 200
