@@ -638,6 +638,7 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
             refund = payment_services.payment_refund_create(
                 order=order, amount=amount, order_item=item, reason=reason or "Item cancelled by customer."
             )
+            amount = refund.amount  # what Stripe refunded: a retried cancel finds the first refund
             _items_move(
                 [item],
                 ItemStatus.REFUNDED

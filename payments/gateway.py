@@ -99,6 +99,16 @@ def cancel_payment_intent(payment_intent_id: str):
     return _call("payment_intent.cancel", stripe_client().v1.payment_intents.cancel, payment_intent_id)
 
 
+def list_refunds(payment_intent_id: str) -> list:
+    """The refunds Stripe holds for a PaymentIntent (at most 100: far more than one order's lines)."""
+    page = _call(
+        "refund.list",
+        stripe_client().v1.refunds.list,
+        params={"payment_intent": payment_intent_id, "limit": 100},
+    )
+    return list(page.data)
+
+
 def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str, metadata: dict[str, str]):
     return _call(
         "refund.create",

@@ -198,14 +198,27 @@ def payment_record_cash_collected(*, order) -> Payment:
 
 
 @transaction.atomic
+def _stripe_refund_for_line(*, payment: Payment, line: str):
+    """A refund Stripe already made for this line of the payment (not failed or cancelled), if any."""
+    for stripe_refund in gateway.list_refunds(payment.payment_intent_id):
+        data = stripe_refund.to_dict()
+        made_for_line = (data.get("metadata") or {}).get("line") == line
+        if made_for_line and data.get("status") not in ("failed", "canceled"):
+            return stripe_refund
+    return None
+
+
 def payment_refund_create(*, order, amount: Decimal, order_item=None, reason: str = "") -> Refund:
     """Refund `amount` of the order's succeeded card payment through Stripe (never more than was paid).
 
-    Stripe is called before anything is written, so a Stripe failure (502) leaves no trace. The
-    Stripe idempotency key is derived from the payment, what it had refunded so far, the amount
-    and the line: a retry after a crash between Stripe and our commit replays the same refund
-    instead of paying out twice. The returned Refund is `succeeded` when Stripe says so at once,
-    else `pending` until the `charge.refunded` webhook confirms it.
+    Stripe is called before anything is written, so a Stripe failure (502) leaves no trace. Each
+    refund names its line in its metadata (`item-<id>`, or `order` for a staff refund of the
+    rest), and a line is refunded once: when Stripe already holds a refund for the line (a retry
+    after an answer that never came back, e.g. a timeout after Stripe had refunded), that refund
+    is recorded and returned instead of paying out again, whatever has been refunded since. (A
+    staff refund of the rest is `order-<minor units refunded before it>`.) The
+    returned Refund's `amount` is what Stripe refunded. It is `succeeded` when Stripe says so at
+    once, else `pending` until the `charge.refunded` webhook confirms it.
     """
     amount = quantize_money(amount)
     payment = (
@@ -222,40 +235,50 @@ def payment_refund_create(*, order, amount: Decimal, order_item=None, reason: st
         raise ApplicationError(
             "This order has no captured card payment to refund.", code="no_payment", status_code=409
         )
-    refundable = payment.refundable_left
-    if amount <= 0 or amount > refundable:
-        raise ApplicationError(
-            f"The refund would exceed what was paid ({refundable} {payment.currency.upper()} left).",
-            code="refund_exceeds_payment",
-            status_code=409,
-        )
-    amount_minor = to_minor_units(amount, payment.currency)
-    line = f"item-{order_item.pk}" if order_item is not None else "order"
+    # A staff refund of the rest is named by what had been refunded before it, so a retry finds it
+    # and a later refund of another rest (after a Dashboard refund) does not.
     already_minor = to_minor_units(payment.amount_refunded, payment.currency)
-    stripe_refund = gateway.create_refund(
-        payment_intent_id=payment.payment_intent_id,
-        amount=amount_minor,
-        idempotency_key=f"novacart-refund-{payment.pk}-{already_minor}-{amount_minor}-{line}",
-        metadata={"order_id": str(order.pk), "line": line},
-    )
+    line = f"item-{order_item.pk}" if order_item is not None else f"order-{already_minor}"
+    stripe_refund = _stripe_refund_for_line(payment=payment, line=line)
+    if stripe_refund is None:
+        refundable = payment.refundable_left
+        if amount <= 0 or amount > refundable:
+            raise ApplicationError(
+                f"The refund would exceed what was paid ({refundable} {payment.currency.upper()} left).",
+                code="refund_exceeds_payment",
+                status_code=409,
+            )
+        amount_minor = to_minor_units(amount, payment.currency)
+        stripe_refund = gateway.create_refund(
+            payment_intent_id=payment.payment_intent_id,
+            amount=amount_minor,
+            idempotency_key=f"novacart-refund-{payment.pk}-{line}-{amount_minor}",
+            metadata={"order_id": str(order.pk), "line": line},
+        )
+    refunded = from_minor_units(_minor_int(stripe_refund.to_dict().get("amount")) or 0, payment.currency)
     refund, created = Refund.objects.get_or_create(
         stripe_refund_id=stripe_refund.id,
         defaults={
             "payment": payment,
             "order_item": order_item,
-            "amount": amount,
+            "amount": refunded,
             "status": _refund_status(stripe_refund.status),
             "reason": reason[:500],
         },
     )
     if created:
-        payment.amount_refunded += amount
+        payment.amount_refunded += refunded
         payment.status = (
             Payment.Status.REFUNDED
             if payment.amount_refunded >= payment.amount_received
             else Payment.Status.PARTIALLY_REFUNDED
         )
         payment.save(update_fields=["amount_refunded", "status", "updated_at"])
+    elif refund.order_item_id is None and order_item is not None:
+        # Recorded by the charge.refunded sync as made outside NovaCart before this retry.
+        refund.order_item = order_item
+        refund.reason = reason[:500]
+        refund.save(update_fields=["order_item", "reason"])
     return refund
 
 

@@ -2,11 +2,13 @@ from decimal import Decimal
 
 import pytest
 
+from core.exceptions import PaymentProviderError
 from orders import services
 from orders.models import ItemStatus, Order, OrderItem
 from payments import gateway
 from payments.models import Payment, Refund
-from payments.services import payment_mark_succeeded
+from payments.services import payment_mark_succeeded, payment_refunds_sync
+from products.tests.factories import ProductFactory
 
 from .conftest import cart_lines, order_state, pay_order, place_order, stock_of
 
@@ -256,6 +258,67 @@ def test_stripe_error_on_a_line_refund_is_502_and_changes_nothing(
     assert order_state(order) == before
     assert stock_of(product, cheap) == [8, 9]
     assert not Refund.objects.exists()
+
+
+def _lose_the_next_refund_answer(monkeypatch):
+    """Stripe makes the refund, but its answer never arrives (a timeout): the cancel is a 502."""
+    real = gateway.create_refund
+
+    def refunded_then_timed_out(**kwargs):
+        real(**kwargs)
+        monkeypatch.setattr(gateway, "create_refund", real)
+        raise PaymentProviderError("Request timed out.")
+
+    monkeypatch.setattr(gateway, "create_refund", refunded_then_timed_out)
+
+
+def _stripe_total_refunded_minor(order) -> int:
+    payment = Payment.objects.get(order=order, provider=Payment.Provider.STRIPE)
+    return sum(int(r.amount) for r in gateway.list_refunds(payment.payment_intent_id))
+
+
+@pytest.mark.parametrize("webhook_in_between", [False, True], ids=["retry", "charge-refunded-then-retry"])
+def test_a_line_cancel_retried_after_a_lost_refund_answer_refunds_the_line_once(
+    auth_client, user, product, cheap, monkeypatch, webhook_in_between
+):
+    # The refund key held what had been refunded so far, so a retry after another line's refund
+    # (or after the charge.refunded sync recorded the lost one as a Dashboard refund) made a
+    # second refund of the same line.
+    third = ProductFactory(price=Decimal("7.00"), stock=5)
+    # 39.98 + 4.50 + 7.00 = 51.48, shipping free over 50.00.
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1), (third, 1)]))
+    line_product, line_cheap, line_third = items_of(order)
+
+    _lose_the_next_refund_answer(monkeypatch)
+    assert auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"}).status_code == 502
+    assert _stripe_total_refunded_minor(order) == 450  # Stripe did refund it
+    if webhook_in_between:
+        payment = Payment.objects.get(order=order)
+        charge = [r.to_dict() for r in gateway.list_refunds(payment.payment_intent_id)]
+        payment_refunds_sync(
+            payment_intent_id=payment.payment_intent_id,
+            amount_captured_minor=5148,
+            amount_refunded_minor=450,
+            currency="usd",
+            refunds=charge,
+        )
+    assert auth_client.post(url(order.pk, line_third.pk), {"reason": "x"}).status_code == 200
+
+    response = auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"})
+
+    assert response.status_code == 200, response.json()
+    assert _stripe_total_refunded_minor(order) == 450 + 700  # each line once
+    line_cheap.refresh_from_db()
+    assert line_cheap.refunded_amount == Decimal("4.50")
+    assert Refund.objects.get(order_item=line_cheap).amount == Decimal("4.50")
+    fresh = Order.objects.get(pk=order.pk)
+    payment = Payment.objects.get(order=order)
+    assert fresh.amount_refunded == payment.amount_refunded == Decimal("11.50")
+
+    # The last line gets the rest, exactly what was paid in all.
+    assert auth_client.post(url(order.pk, line_product.pk), {"reason": "x"}).status_code == 200
+    assert _stripe_total_refunded_minor(order) == 5148
+    assert Order.objects.get(pk=order.pk).status == "REFUNDED"
 
 
 def test_pending_refund_waits_for_stripe_then_settles(user, product, cheap, monkeypatch):
