@@ -398,6 +398,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_RESULT_EXPIRES = 3600
+# Nothing reads a task's result. Storing one made every publish first subscribe to the result in
+# Redis, which Celery retries 20 times a second apart: with the broker down, an order answered
+# after 19 s. (Tests that watch a real worker ask for results per call: apply_async(ignore_result=False).)
+CELERY_TASK_IGNORE_RESULT = True
+# A broker that hangs (rather than refuses) must not hold the request that queues a task after
+# its commit: each socket operation gives up after 2 s, and a failed publish is retried once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {

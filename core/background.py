@@ -21,8 +21,9 @@ def task_enqueue(
 ) -> AsyncResult | None:
     """Publish `task` now; None when it could not be queued.
 
-    Publishing retries a refused connection a few times (Celery's `task_publish_retry_policy`:
-    3 retries, 0.2 s apart). If it still fails, the failure is logged at ERROR (Sentry picks it up
+    Publishing retries once (`CELERY_TASK_PUBLISH_RETRY_POLICY`), each broker socket operation
+    bounded by 2 s (`CELERY_BROKER_TRANSPORT_OPTIONS`), so a broker that hangs costs seconds,
+    not the request. If it still fails, the failure is logged at ERROR (Sentry picks it up
     when configured) with the task name and `kwargsrepr` - never the kwargs, which may carry
     addresses or reset links - and the caller carries on: the write it reports has committed.
 

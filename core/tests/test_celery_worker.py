@@ -5,8 +5,10 @@ import json
 import os
 import shutil
 import smtplib
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from email import message_from_bytes
@@ -196,6 +198,52 @@ def test_unreachable_broker_is_logged_not_raised(not_eager, caplog):
     )
 
 
+def test_a_broker_that_hangs_gives_up_within_seconds(not_eager, caplog):
+    # A Redis that accepts connections and never answers (stopped, a half-dead network path): the
+    # request that queues a task after its commit waited for it without limit.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+
+    def accept_and_say_nothing():
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    outcome: dict = {}
+
+    def publish():
+        started = time.monotonic()
+        with celery_app.connection_for_write(
+            f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+        ) as connection:
+            outcome["result"] = email_enqueue(
+                to=["ada@example.com"],
+                subject="Reset",
+                template="password_reset",
+                context=RESET_CONTEXT,
+                connection=connection,
+            )
+        outcome["seconds"] = time.monotonic() - started
+
+    try:
+        thread = threading.Thread(target=publish, daemon=True)
+        thread.start()
+        thread.join(30)
+        assert not thread.is_alive(), "the publish still waits on a broker that never answers"
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert outcome["result"] is None
+    assert outcome["seconds"] < 15  # 2 s socket timeouts, one retry
+    assert any(record.getMessage() == "task not queued" for record in caplog.records)
+
+
 # --- a real worker --------------------------------------------------------------------------------------
 def _redis_url(db: int) -> str:
     """The test run's Redis server (REDIS_URL), database `db`: the worker tests have their own."""
@@ -280,6 +328,7 @@ def _send_through_worker(worker, *, subject: str, request_id: str = "-"):
                 context=RESET_CONTEXT,
                 queue=queue,
                 connection=connection,
+                ignore_result=False,  # the test reads the outcome back; production never does
             )
     finally:
         request_id_var.reset(token)
