@@ -40,8 +40,10 @@ workers = _env_int("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 4))
 # gunicorn turns `sync` with threads > 1 into gthread; a deliberate `sync` gets one thread.
 threads = _env_int("GUNICORN_THREADS", 8) if worker_class == "gthread" else 1
 
-# A request running longer than `timeout` gets its worker killed and restarted; on SIGTERM
-# (deploys, scale-in) workers get `graceful_timeout` to finish the requests they hold.
+# A worker that stops answering the master for `timeout` seconds is killed and restarted (with
+# gthread: all its threads stuck; one slow request is bounded by DB_LOCK_TIMEOUT,
+# DB_STATEMENT_TIMEOUT and the Stripe timeout instead); on SIGTERM (deploys, scale-in) workers
+# get `graceful_timeout` to finish the requests they hold.
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)

@@ -148,6 +148,22 @@ if IS_POSTGRES:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3)
     )
+    # Server-side limits, so no request waits without end: on a row lock another session holds
+    # (lock_timeout) or on one statement (statement_timeout). gthread's GUNICORN_TIMEOUT cannot
+    # stop one thread of a worker; PostgreSQL cancels the statement, the transaction rolls back and
+    # the request answers 503. 0 turns a limit off (behind PgBouncer, which refuses the `options`
+    # start-up parameter, set them with ALTER ROLE instead: docs/production.md).
+    _server_limits = " ".join(
+        f"-c {name}={seconds * 1000}"
+        for name, seconds in (
+            ("lock_timeout", env_int("DB_LOCK_TIMEOUT", 5)),
+            ("statement_timeout", env_int("DB_STATEMENT_TIMEOUT", 30)),
+        )
+        if seconds > 0
+    )
+    if _server_limits:
+        _options = DATABASES["default"]["OPTIONS"]
+        _options["options"] = f"{_options.get('options', '')} {_server_limits}".strip()
     # Behind pgbouncer in transaction mode server-side cursors must be off (and DB_CONN_MAX_AGE=0).
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
     # Parameters sent apart from the SQL (psycopg's server-side binding), and a statement run

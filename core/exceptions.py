@@ -154,10 +154,11 @@ def _code_of(exc: exceptions.APIException) -> str:
     return getattr(exc, "default_code", "error")
 
 
-# PostgreSQL aborts one side of a lock cycle (deadlock_detected) or a serialisation conflict
-# (serialization_failure). The transaction is already rolled back, so nothing was written and the
-# same request can simply be sent again: a retryable 503, not a 500.
-RETRYABLE_SQLSTATES = {"40P01", "40001"}
+# PostgreSQL aborts one side of a lock cycle (deadlock_detected), a serialisation conflict
+# (serialization_failure) or a wait on a row lock longer than DB_LOCK_TIMEOUT (lock_not_available).
+# The transaction is already rolled back, so nothing was written and the same request can simply
+# be sent again: a retryable 503, not a 500.
+RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
 
 
 class ConcurrencyConflict(ApplicationError):

@@ -409,6 +409,29 @@ def test_cloudinary_parts_and_postgres_timeouts():
     assert values["STORAGES"]["default"]["BACKEND"] == "cloudinary_storage.storage.MediaCloudinaryStorage"
     assert values["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 4
     assert values["DATABASES"]["default"]["CONN_HEALTH_CHECKS"] is True
+    # The server-side limits by default: lock waits 5 s, statements 30 s.
+    assert values["DATABASES"]["default"]["OPTIONS"]["options"] == (
+        "-c lock_timeout=5000 -c statement_timeout=30000"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "options"),
+    [
+        ({"DB_LOCK_TIMEOUT": "2", "DB_STATEMENT_TIMEOUT": "0"}, "-c lock_timeout=2000"),
+        ({"DB_LOCK_TIMEOUT": "0", "DB_STATEMENT_TIMEOUT": "0"}, None),  # behind PgBouncer: ALTER ROLE
+        (
+            {"DATABASE_URL": "postgres://n@db.internal/n?options=-c%20search_path%3Dshop"},
+            "-c search_path=shop -c lock_timeout=5000 -c statement_timeout=30000",
+        ),
+    ],
+)
+def test_postgres_server_side_limits_follow_their_variables(variables, options):
+    values = settings_in_process(
+        process_env(**{"DATABASE_URL": "postgres://novacart@db.internal:5432/novacart", **variables}),
+        "DATABASES",
+    )
+    assert values["DATABASES"]["default"]["OPTIONS"].get("options") == options
 
 
 # --- throttles share Redis ------------------------------------------------------------------------------
