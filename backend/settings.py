@@ -381,6 +381,9 @@ STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300)
 
 # --- Email ------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "NovaCart <no-reply@novacart.local>")
+# First retry delay of an email the provider refused for a passing reason, in seconds; each next
+# one doubles, up to 10 minutes, with full jitter (core.tasks.send_templated_email).
+EMAIL_RETRY_BACKOFF = env_int("EMAIL_RETRY_BACKOFF", 30)
 RESEND_API_KEY = env("RESEND_API_KEY")
 EMAIL_HOST = env("EMAIL_HOST")
 if RESEND_API_KEY:

@@ -29,13 +29,17 @@ PERMANENT_EMAIL_ERRORS = (
     AnymailCancelSend,
     smtplib.SMTPRecipientsRefused,
 )
-EMAIL_MAX_RETRIES = 6
+# Delays of up to 30 s, 1, 2, 4, 8 and then 10 min three times (EMAIL_RETRY_BACKOFF = 30), each drawn
+# at random below its cap (full jitter): the last retry comes about 23 minutes after the first
+# failure on average, 45 at most, so a provider outage that long still delivers. (With 1 s steps
+# the six retries were spent in about 15 s.)
+EMAIL_MAX_RETRIES = 8
 
 
 @shared_task(
     autoretry_for=RETRYABLE_EMAIL_ERRORS,
     dont_autoretry_for=PERMANENT_EMAIL_ERRORS,
-    retry_backoff=True,  # 1 s, 2 s, 4 s ... with full jitter
+    retry_backoff=settings.EMAIL_RETRY_BACKOFF,
     retry_backoff_max=600,
     retry_jitter=True,
     max_retries=EMAIL_MAX_RETRIES,

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 from celery.backends.redis import RedisBackend
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import filebased
@@ -244,6 +245,22 @@ def test_a_broker_that_hangs_gives_up_within_seconds(not_eager, caplog):
     assert any(record.getMessage() == "task not queued" for record in caplog.records)
 
 
+def test_email_retries_outlast_a_provider_outage_of_forty_minutes():
+    # The retries used to be spent within about 15 s (1 s, 2 s, 4 s ... with jitter): an outage of a
+    # minute lost order confirmations and reset links.
+    caps = [
+        get_exponential_backoff_interval(
+            factor=send_templated_email.retry_backoff,
+            retries=retry,
+            maximum=send_templated_email.retry_backoff_max,
+            full_jitter=False,
+        )
+        for retry in range(send_templated_email.max_retries)
+    ]
+    assert sum(caps) >= 40 * 60
+    assert max(caps) <= 600  # a held retry stays far below the broker's visibility timeout (1 h)
+
+
 # --- a real worker --------------------------------------------------------------------------------------
 def _redis_url(db: int) -> str:
     """The test run's Redis server (REDIS_URL), database `db`: the worker tests have their own."""
@@ -275,6 +292,7 @@ def celery_worker_process(tmp_path_factory):
         REDIS_URL=broker_url,
         CELERY_TASK_ALWAYS_EAGER="false",
         EMAIL_BACKEND=f"{__name__}.FlakyFileBackend",
+        EMAIL_RETRY_BACKOFF="1",  # retries within seconds, not minutes
         EMAIL_FILE_PATH=str(outbox),
         PYTHONUNBUFFERED="1",
     )
