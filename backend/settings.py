@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from core.money import minor_unit_exponent
@@ -449,7 +450,9 @@ CELERY_BEAT_SCHEDULE = {
     # Expired refresh tokens, their blacklist entries and expired reset links (tokens_flush_expired).
     "flush-expired-tokens": {
         "task": "users.tasks.flush_expired_tokens",
-        "schedule": 24 * 3600.0,
+        # At a fixed time: an interval of a day would restart with every beat restart (each deploy
+        # on Render, where the schedule file lives in /tmp) and might never come round.
+        "schedule": crontab(hour=3, minute=30),
         "options": {"expires": 3600},
     },
 }
