@@ -24,16 +24,44 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+# A value these cannot read stops the start-up with the variable's name: a typo must not become a
+# silent default (SECURE_SSL_REDIRECT=ture turned the redirect off) or a 500 at the first request.
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ImproperlyConfigured(f"{name} must be true or false (or 1/0, yes/no, on/off), not {value!r}.")
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    value = env(name, default).strip()
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise ImproperlyConfigured(f"{name} must be an amount such as 5.00, not {value!r}.") from None
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate, `<requests>/<s|m|h|d...>` (e.g. `300/min`)."""
+    value = env(name, default).strip()
+    if not re.fullmatch(r"\d+/[smhd][a-z]*", value):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 300/min or 10/s, not {value!r}.")
+    return value
 
 
 def env_prepare_threshold(name: str, default: int) -> int | None:
@@ -41,7 +69,7 @@ def env_prepare_threshold(name: str, default: int) -> int | None:
     value = os.environ.get(name, "").strip().lower()
     if value in {"off", "none", "false", "no"}:
         return None
-    return int(value) if value else default
+    return env_int(name, default)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -213,6 +241,11 @@ USE_TZ = True
 
 # --- Cache (Redis when REDIS_URL is set, in-process otherwise) ---------------------------
 REDIS_URL = env("REDIS_URL")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    # Without a scheme redis-py refuses the URL at the first request: every request was a 500.
+    raise ImproperlyConfigured(
+        f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}."
+    )
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -284,9 +317,9 @@ REST_FRAMEWORK = {
         "users.throttling.UserRateThrottle",  # signed-in callers only
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "auth": env("THROTTLE_RATE_AUTH", "10/min"),
-        "anon": env("THROTTLE_RATE_ANON", "300/min"),
-        "user": env("THROTTLE_RATE_USER", "1200/min"),
+        "auth": env_rate("THROTTLE_RATE_AUTH", "10/min"),
+        "anon": env_rate("THROTTLE_RATE_ANON", "300/min"),
+        "user": env_rate("THROTTLE_RATE_USER", "1200/min"),
     },
     # X-Forwarded-For is trusted only when a proxy count is configured (render.yaml sets 1). 0: the
     # client IP is REMOTE_ADDR; DRF's None would trust the whole header, which any client can forge.
@@ -359,8 +392,8 @@ if not re.fullmatch(r"[a-z]{3}", CURRENCY) or minor_unit_exponent(CURRENCY) != 2
         "CURRENCY must be a three-letter ISO 4217 code of a currency with cents "
         f"(usd, eur, gbp, inr, ...), not {CURRENCY!r}."
     )
-SHIPPING_FLAT_RATE = Decimal(env("SHIPPING_FLAT_RATE", "5.00"))
-FREE_SHIPPING_THRESHOLD = Decimal(env("FREE_SHIPPING_THRESHOLD", "50.00"))
+SHIPPING_FLAT_RATE = env_decimal("SHIPPING_FLAT_RATE", "5.00")
+FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "50.00")
 ORDER_PENDING_TTL_MINUTES = env_int("ORDER_PENDING_TTL_MINUTES", 30)
 DELIVERY_ESTIMATE_DAYS = env_int("DELIVERY_ESTIMATE_DAYS", 5)
 CART_MAX_LINE_QUANTITY = 99
@@ -471,7 +504,11 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
 
 # --- Logging: one JSON line per record ------------------------------------------------
-LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOG_LEVEL = env("LOG_LEVEL", "INFO").strip().upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -34,12 +34,23 @@ _APP_VARIABLES = {
 
 
 def example_env() -> dict[str, str]:
-    values = {}
-    for line in EXAMPLE.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
+    """The example's variables as a shell (`set -a; . file`) or systemd's EnvironmentFile reads them."""
+    result = subprocess.run(
+        ["bash", "-c", 'set -a && . "$1" && set +a && env -0', "-", str(EXAMPLE)],
+        env={"PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0 and not result.stderr, result.stderr  # the VPS steps source it
+    sourced = dict(item.partition("=")[::2] for item in result.stdout.split("\0") if item)
+    names = {
+        line.partition("=")[0].strip()
+        for line in EXAMPLE.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+    assert names <= set(sourced), names - set(sourced)
+    return {name: sourced[name] for name in names}
 
 
 def process_env(**variables: str | None) -> dict[str, str]:
@@ -123,7 +134,10 @@ def _variables_read_by_the_code() -> set[str]:
     settings_source = (BASE_DIR / "backend" / "settings.py").read_text()
     gunicorn_source = (BASE_DIR / "gunicorn.conf.py").read_text()
     names = set(
-        re.findall(r'\benv(?:_bool|_int|_list|_prepare_threshold)?\(\s*"([A-Z][A-Z0-9_]+)"', settings_source)
+        re.findall(
+            r'\benv(?:_[a-z_]+)?\(\s*"([A-Z][A-Z0-9_]+)"',
+            settings_source,
+        )
     )
     names |= set(
         re.findall(r"(?:_env_int|os\.environ\.get)\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", gunicorn_source)
@@ -271,6 +285,47 @@ def test_refuses_to_start_with_a_currency_that_has_no_cents(currency):
 
     assert result.returncode != 0
     assert "CURRENCY must be a three-letter ISO 4217 code of a currency with cents" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SECURE_SSL_REDIRECT", "ture"),  # read as false before: the redirect silently off
+        ("CACHE_IGNORE_EXCEPTIONS", "maybe"),
+        ("DB_CONN_MAX_AGE", "sixty"),
+        ("NUM_PROXIES", "1.5"),
+        ("THROTTLE_RATE_USER", "1200"),  # passed every check, then every throttled request was a 500
+        ("THROTTLE_RATE_AUTH", "ten/min"),
+        ("THROTTLE_RATE_ANON", "300 per minute"),
+        ("REDIS_URL", "127.0.0.1:6379"),
+        ("SHIPPING_FLAT_RATE", "five"),
+        ("LOG_LEVEL", "loud"),
+        ("DB_PREPARE_THRESHOLD", "often"),
+    ],
+)
+def test_refuses_to_start_with_a_value_it_cannot_read_and_names_the_variable(variable, value):
+    configured = {
+        "SECRET_KEY": "k" * 50,
+        "ALLOWED_HOSTS": "api.example.com",
+        # read, not connected to
+        "DATABASE_URL": "postgres://novacart@db.internal:5432/novacart",
+        "REDIS_URL": "redis://redis.internal:6379/0",
+    }
+    result = run(SETUP, process_env(**{**configured, variable: value}), timeout=60)
+
+    assert result.returncode != 0, result.stdout
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"{variable} must" in result.stderr
+    assert repr(value.strip().lower()) in result.stderr.lower()
+
+
+def test_log_level_may_be_lower_case():
+    result = run(
+        [*SETUP[:2], SETUP[2] + "; print(settings.LOG_LEVEL)"], process_env(LOG_LEVEL="info"), timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "INFO"
 
 
 @pytest.mark.parametrize(
