@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -133,6 +134,38 @@ def test_redis_down_answers_503(tmp_path):
         "cache": "error",
         "version": settings.APP_VERSION,
     }
+
+
+@pytest.mark.django_db
+def test_a_redis_that_hangs_answers_503_within_the_platform_health_timeout(tmp_path):
+    # A Redis that accepts connections and never answers (stopped, a half-dead path): each cache
+    # operation waits its 2 s socket timeout, and the check made three (6 s, over Render's 5 s).
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+
+    def accept_and_say_nothing():
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    try:
+        outcome = _health_in_fresh_process(
+            database_url=_working_database_url(tmp_path),
+            redis_url=f"redis://127.0.0.1:{listener.getsockname()[1]}/0",
+        )
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+
+    assert outcome["status"] == 503
+    assert (outcome["body"]["database"], outcome["body"]["cache"]) == ("ok", "error")
+    assert outcome["seconds"] < 4.5
 
 
 @pytest.mark.django_db
