@@ -342,6 +342,10 @@ SIMPLE_JWT = {
     # simplejwt's AccessToken plus the logout denylist in the shared cache (users/tokens.py).
     "AUTH_TOKEN_CLASSES": ("users.tokens.AccessToken",),
 }
+# Seconds after a rotation during which the rotated refresh token, sent again, gets the same new
+# refresh token back (while that one is unused) instead of a 401: tabs or calls that refresh at
+# once, and a mobile retry of a refresh whose answer was lost (users.serializers). 0: off.
+REFRESH_TOKEN_REUSE_SECONDS = env_int("REFRESH_TOKEN_REUSE_SECONDS", 30)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "NovaCart API",

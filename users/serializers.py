@@ -1,10 +1,16 @@
 """Input and output shapes of the account endpoints. No business rules here: see services.py."""
 
+import hashlib
+import hmac
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.serializers import (
     PasswordField,
     TokenBlacklistSerializer,
@@ -13,6 +19,7 @@ from rest_framework_simplejwt.serializers import (
     TokenVerifySerializer,
 )
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
@@ -119,31 +126,90 @@ def _outstanding_token_lock(token: RefreshToken) -> None:
     list(OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("id", flat=True))
 
 
+def _rotated_jti(jti: str) -> str:
+    """The jti a rotation gives the new refresh token: derived from the old one's, so a repeat of
+    the rotation can find the token it made."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"rotation:{jti}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
 class RefreshSerializer(TokenRefreshSerializer):
     # simplejwt's rotation, made safe against two concurrent uses of one refresh token (the
     # outstanding-token row is locked, so the second use sees the first one's blacklist entry),
     # against a deleted user (401 instead of simplejwt's unhandled DoesNotExist) and against a
     # token issued before the user's password changed (simplejwt checks that claim when a token
     # authenticates, not when it is refreshed: the refresh answered 200 with dead access tokens).
+    #
+    # A rotated token sent again within REFRESH_TOKEN_REUSE_SECONDS, while the token its rotation
+    # made is still unused, gets that same token back with a fresh access token: two tabs (or two
+    # calls of the storefront) refreshing at once, or a retry of a refresh whose answer was lost,
+    # no longer sign the user out. Anything else about a blacklisted token is simplejwt's 401.
 
     def validate(self, attrs):
-        refresh = RefreshToken(attrs["refresh"])
+        raw = attrs["refresh"]
+        try:
+            refresh = RefreshToken(raw)
+        except TokenError as refused:
+            return self._repeat_of_rotation(raw, refused)
         with transaction.atomic():
             _outstanding_token_lock(refresh)
-            user = (
-                get_user_model()
-                .objects.filter(**{jwt_settings.USER_ID_FIELD: refresh.get(jwt_settings.USER_ID_CLAIM)})
-                .only("password")
-                .first()
-            )
-            if user is not None and password_changed_since(refresh, password_hash=user.password):
-                raise TokenError(_("The user's password has been changed."))
             try:
-                return super().validate(attrs)
-            except get_user_model().DoesNotExist:
-                raise exceptions.AuthenticationFailed(
-                    self.error_messages["no_active_account"], "no_active_account"
-                )
+                refresh.check_blacklist()  # a rotation that held the lock before us
+            except TokenError as refused:
+                return self._repeat_of_rotation(raw, refused)
+            self._active_user(refresh)
+            # simplejwt's rotation (TokenRefreshSerializer.validate), with the derived jti.
+            data = {"access": str(refresh.access_token)}
+            refresh.blacklist()
+            refresh[jwt_settings.JTI_CLAIM] = _rotated_jti(refresh[jwt_settings.JTI_CLAIM])
+            refresh.set_exp()
+            refresh.set_iat()
+            refresh.outstand()
+            data["refresh"] = str(refresh)
+        return data
+
+    def _active_user(self, token: RefreshToken):
+        """The token's user; 401 for a deleted or inactive one, or a password changed since."""
+        user = (
+            get_user_model()
+            .objects.filter(**{jwt_settings.USER_ID_FIELD: token.get(jwt_settings.USER_ID_CLAIM)})
+            .first()
+        )
+        if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+            raise exceptions.AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            )
+        if password_changed_since(token, password_hash=user.password):
+            raise TokenError(_("The user's password has been changed."))
+        return user
+
+    def _repeat_of_rotation(self, raw: str, refused: TokenError) -> dict:
+        """The answer of the rotation `raw` already went through, if it may be given again;
+        otherwise `refused`, the error simplejwt gave the token (blacklisted, expired, invalid)."""
+        try:
+            payload = token_backend.decode(raw, verify=True)  # signature, expiry
+        except TokenBackendError:
+            raise refused from None
+        if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
+            raise refused
+        jti = payload.get(jwt_settings.JTI_CLAIM)
+        window = getattr(settings, "REFRESH_TOKEN_REUSE_SECONDS", 0)
+        rotated_since = timezone.now() - timedelta(seconds=window)
+        blacklisted_at = (
+            BlacklistedToken.objects.filter(token__jti=jti).values_list("blacklisted_at", flat=True).first()
+        )
+        successor = (
+            OutstandingToken.objects.filter(
+                jti=_rotated_jti(jti), expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+            ).first()
+            if window > 0 and blacklisted_at is not None and blacklisted_at >= rotated_since
+            else None
+        )
+        if successor is None:
+            raise refused
+        refresh = RefreshToken(successor.token)
+        self._active_user(refresh)
+        return {"access": str(refresh.access_token), "refresh": successor.token}
 
 
 class LogoutSerializer(TokenBlacklistSerializer):

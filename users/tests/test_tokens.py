@@ -142,12 +142,60 @@ def test_refresh_rotates_and_blacklists_the_old_token(api_client, grace):
     assert OutstandingToken.objects.filter(jti=new_refresh["jti"], user=grace).exists()
     assert BlacklistedToken.objects.filter(token__jti=_jti(old_refresh)).exists()
 
+    again = api_client.post("/api/token/refresh/", {"refresh": response.data["refresh"]})
+    assert again.status_code == 200
+
     reused = api_client.post("/api/token/refresh/", {"refresh": old_refresh})
     assert reused.status_code == 401
     assert reused.data["code"] == "token_not_valid"
 
-    again = api_client.post("/api/token/refresh/", {"refresh": response.data["refresh"]})
-    assert again.status_code == 200
+
+def test_a_refresh_sent_again_at_once_gets_the_same_new_token(api_client, grace):
+    # Two tabs, or two calls of the storefront whose access token expired together, refresh the
+    # same token; or a mobile app resends a refresh whose answer was lost. The first rotates; the
+    # second got 401 and signed the user out.
+    old_refresh = login(api_client, username="grace").data["refresh"]
+    first = api_client.post("/api/token/refresh/", {"refresh": old_refresh})
+
+    second = api_client.post("/api/token/refresh/", {"refresh": old_refresh})
+
+    assert second.status_code == 200, second.data
+    assert second.data["refresh"] == first.data["refresh"]
+    assert api_client.get("/api/me/", HTTP_AUTHORIZATION=f"Bearer {second.data['access']}").status_code == 200
+    assert OutstandingToken.objects.filter(user=grace).count() == 2  # the login's and one rotation
+
+
+@pytest.mark.parametrize("what", ["window passed", "window off", "successor logged out", "parent logged out"])
+def test_a_rotated_token_is_refused_outside_the_reuse_window(api_client, grace, settings, what):
+    old_refresh = login(api_client, username="grace").data["refresh"]
+    if what == "parent logged out":  # a logout makes no successor
+        assert api_client.post("/api/token/blacklist/", {"refresh": old_refresh}).status_code == 200
+    else:
+        new_refresh = api_client.post("/api/token/refresh/", {"refresh": old_refresh}).data["refresh"]
+    if what == "window passed":
+        BlacklistedToken.objects.filter(token__jti=_jti(old_refresh)).update(
+            blacklisted_at=timezone.now() - timedelta(seconds=31)
+        )
+    elif what == "window off":
+        settings.REFRESH_TOKEN_REUSE_SECONDS = 0
+    elif what == "successor logged out":
+        assert api_client.post("/api/token/blacklist/", {"refresh": new_refresh}).status_code == 200
+
+    response = api_client.post("/api/token/refresh/", {"refresh": old_refresh})
+
+    assert response.status_code == 401
+    assert response.data["code"] == "token_not_valid"
+
+
+def test_the_reuse_window_does_not_outlive_a_password_change(api_client, grace):
+    old_refresh = login(api_client, username="grace").data["refresh"]
+    assert api_client.post("/api/token/refresh/", {"refresh": old_refresh}).status_code == 200
+    grace.set_password("Set-by-staff-42")  # no blacklisting: the claim must refuse it
+    grace.save()
+
+    response = api_client.post("/api/token/refresh/", {"refresh": old_refresh})
+
+    assert response.status_code == 401
 
 
 def _jti(token: str) -> str:

@@ -58,6 +58,11 @@ def test_refresh_rotates_and_blacklists_the_old_token(api_client, ada):
     assert set(body) == {"access", "refresh"}
     assert body["refresh"] != pair["refresh"]
     assert BlacklistedToken.objects.filter(token__token=pair["refresh"]).exists()
+    # Sent again at once (another call of the storefront refreshing too): the same new token.
+    again = api_client.post(url("/token/refresh/"), {"refresh": pair["refresh"]})
+    assert again.status_code == 200 and again.json()["refresh"] == body["refresh"]
+    # Once the new token is used, the old one is refused.
+    assert api_client.post(url("/token/refresh/"), {"refresh": body["refresh"]}).status_code == 200
     assert api_client.post(url("/token/refresh/"), {"refresh": pair["refresh"]}).status_code == 401
 
 
