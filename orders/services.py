@@ -334,8 +334,7 @@ def _order_create_from_cart(
     payment = None
     if is_card:
         # No product row is locked yet: buyers of the same products do not wait on this HTTP call.
-        payment = payment_services.payment_intent_create_for_order(order=order)
-        created_intents.append(payment.payment_intent_id)
+        payment = payment_services.payment_intent_create_for_order(order=order, created=created_intents)
     # The last writes before commit: product row locks are held only from here to the commit.
     stock_take(lines=wanted)
     if promotion is not None:

@@ -48,12 +48,14 @@ def _intent_idempotency_key(*, order) -> str:
 
 
 @transaction.atomic
-def payment_intent_create_for_order(*, order) -> Payment:
+def payment_intent_create_for_order(*, order, created: list[str] | None = None) -> Payment:
     """Create the Stripe PaymentIntent for the order total (server-computed) and record it.
 
     The Stripe idempotency key is derived from the order, so a retried call never makes a
     second intent. Raises `PaymentProviderError` (502) when Stripe fails or is unreachable;
-    called inside the order's transaction, that rolls the whole order back.
+    called inside the order's transaction, that rolls the whole order back. The new intent's id
+    goes into `created` as soon as Stripe made it, so a caller can cancel it when anything after
+    that fails, recording the Payment included.
     """
     if order.payment_method != CARD:
         raise ApplicationError("Only card orders are paid through Stripe.", code="invalid_payment_method")
@@ -68,6 +70,8 @@ def payment_intent_create_for_order(*, order) -> Payment:
         metadata={"order_id": str(order.pk), "order_number": order.number},
         idempotency_key=_intent_idempotency_key(order=order),
     )
+    if created is not None:
+        created.append(intent.id)
     return Payment.objects.create(
         order=order,
         provider=Payment.Provider.STRIPE,

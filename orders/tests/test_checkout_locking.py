@@ -252,6 +252,27 @@ def test_an_error_after_the_payment_intent_rolls_back_and_cancels_it(user, creat
 
 
 @pytest.mark.django_db
+def test_a_database_error_recording_the_payment_cancels_the_new_intent(user, created_intents, monkeypatch):
+    # The Payment row is the first write after Stripe made the intent: a database that fails there
+    # (a fault audit terminated the backend) left the intent open on Stripe, belonging to nothing.
+    def database_gone(**kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(Payment.objects, "create", database_gone)
+    product = ProductFactory(stock=4)
+    fill_cart(user, [(product, 2)])
+
+    response = client_for(user).post(
+        URL, {"shipping_address_id": AddressFactory(user=user).pk, "payment_method": "card"}
+    )
+
+    assert response.status_code == 503
+    nothing_written_for(user, product, stock=4, lines=[(product.pk, 2)])
+    [intent_id] = created_intents
+    assert gateway.retrieve_payment_intent(intent_id).status == "canceled"
+
+
+@pytest.mark.django_db
 def test_a_failed_cancel_of_the_orphan_intent_is_logged_and_the_409_stands(
     auth_client, user, created_intents, monkeypatch, caplog
 ):
