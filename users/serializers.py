@@ -193,18 +193,17 @@ class RefreshSerializer(TokenRefreshSerializer):
         if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
             raise refused
         jti = payload.get(jwt_settings.JTI_CLAIM)
-        window = getattr(settings, "REFRESH_TOKEN_REUSE_SECONDS", 0)
-        rotated_since = timezone.now() - timedelta(seconds=window)
-        blacklisted_at = (
+        now = timezone.now()
+        rotated_at = (
             BlacklistedToken.objects.filter(token__jti=jti).values_list("blacklisted_at", flat=True).first()
         )
-        successor = (
-            OutstandingToken.objects.filter(
-                jti=_rotated_jti(jti), expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-            ).first()
-            if window > 0 and blacklisted_at is not None and blacklisted_at >= rotated_since
-            else None
-        )
+        window = timedelta(seconds=settings.REFRESH_TOKEN_REUSE_SECONDS)
+        if rotated_at is None or rotated_at < now - window:
+            raise refused
+        # Made by this token's rotation (a logout makes none) and still unused.
+        successor = OutstandingToken.objects.filter(
+            jti=_rotated_jti(jti), expires_at__gt=now, blacklistedtoken__isnull=True
+        ).first()
         if successor is None:
             raise refused
         refresh = RefreshToken(successor.token)
