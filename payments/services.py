@@ -201,7 +201,6 @@ def payment_record_cash_collected(*, order) -> Payment:
     )
 
 
-@transaction.atomic
 def _stripe_refund_for_line(*, payment: Payment, line: str):
     """A refund Stripe already made for this line of the payment (not failed or cancelled), if any."""
     for stripe_refund in gateway.list_refunds(payment.payment_intent_id):
@@ -212,17 +211,18 @@ def _stripe_refund_for_line(*, payment: Payment, line: str):
     return None
 
 
+@transaction.atomic
 def payment_refund_create(*, order, amount: Decimal, order_item=None, reason: str = "") -> Refund:
     """Refund `amount` of the order's succeeded card payment through Stripe (never more than was paid).
 
     Stripe is called before anything is written, so a Stripe failure (502) leaves no trace. Each
-    refund names its line in its metadata (`item-<id>`, or `order` for a staff refund of the
-    rest), and a line is refunded once: when Stripe already holds a refund for the line (a retry
-    after an answer that never came back, e.g. a timeout after Stripe had refunded), that refund
-    is recorded and returned instead of paying out again, whatever has been refunded since. (A
-    staff refund of the rest is `order-<minor units refunded before it>`.) The
-    returned Refund's `amount` is what Stripe refunded. It is `succeeded` when Stripe says so at
-    once, else `pending` until the `charge.refunded` webhook confirms it.
+    refund names its line in its metadata (`item-<id>`, or `order-<minor units refunded before
+    it>` for a staff refund of the rest), and a line is refunded once: when Stripe already holds
+    a refund for the line (a retry after an answer that never came back, e.g. a timeout after
+    Stripe had refunded), that refund is recorded and returned instead of paying out again,
+    whatever has been refunded since. The returned Refund's `amount` is what Stripe refunded. It
+    is `succeeded` when Stripe says so at once, else `pending` until the `charge.refunded`
+    webhook confirms it.
     """
     amount = quantize_money(amount)
     payment = (
