@@ -11,14 +11,17 @@ from datetime import UTC, datetime
 from gunicorn.glogging import Logger
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise SystemExit(f"{name} must be a whole number, not {value!r}.") from None
+        number = None
+    if number is None or number < minimum:
+        raise SystemExit(f"{name} must be a whole number of at least {minimum}, not {value!r}.")
+    return number
 
 
 def _cpu_count() -> int:
@@ -41,9 +44,11 @@ bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
 # 8 threads: with +150 ms on every Stripe call the bench's checkout kept 0.84-0.91 of its
 # no-delay throughput at 8 threads against 0.66-0.67 at 4 (BENCHMARKS.md, bench/NOTES.md).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread") or "gthread"
-workers = _env_int("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 4))
+# (gunicorn reads WEB_CONCURRENCY itself too, before this file: a value int() cannot read stops it
+# with its own traceback.) 0 workers would listen and never answer.
+workers = _env_int("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 4), minimum=1)
 # gunicorn turns `sync` with threads > 1 into gthread; a deliberate `sync` gets one thread.
-threads = _env_int("GUNICORN_THREADS", 8) if worker_class == "gthread" else 1
+threads = _env_int("GUNICORN_THREADS", 8, minimum=1) if worker_class == "gthread" else 1
 
 # A worker that stops answering the master for `timeout` seconds is killed and restarted (with
 # gthread: all its threads stuck; one slow request is bounded by DB_LOCK_TIMEOUT,

@@ -49,11 +49,29 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_decimal(name: str, default: str) -> Decimal:
+    """An amount of money: a finite number, not negative."""
     value = env(name, default).strip()
     try:
-        return Decimal(value)
+        amount = Decimal(value)
     except ArithmeticError:
-        raise ImproperlyConfigured(f"{name} must be an amount such as 5.00, not {value!r}.") from None
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise ImproperlyConfigured(f"{name} must be an amount such as 5.00, not {value!r}.")
+    return amount
+
+
+def env_fraction(name: str, default: float) -> float:
+    """A number from 0 to 1 (a sample rate)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        fraction = float(value)
+    except ValueError:
+        fraction = None
+    if fraction is None or not 0 <= fraction <= 1:
+        raise ImproperlyConfigured(f"{name} must be a number from 0 to 1, not {value!r}.")
+    return fraction
 
 
 def env_rate(name: str, default: str) -> str:
@@ -185,7 +203,10 @@ if IS_POSTGRES:
     _server_limits = " ".join(
         f"-c {name}={seconds * 1000}"
         for name, seconds in (
-            ("lock_timeout", env_int("DB_LOCK_TIMEOUT", 5)),
+            # Above the Stripe timeout (10 s): a checkout or refund holds its locks (the cart, the
+            # idempotency key, the order) across its Stripe call, and a duplicate request waits
+            # for them to replay the first answer.
+            ("lock_timeout", env_int("DB_LOCK_TIMEOUT", 15)),
             ("statement_timeout", env_int("DB_STATEMENT_TIMEOUT", 30)),
         )
         if seconds > 0
@@ -541,6 +562,7 @@ LOGGING = {
 }
 
 SENTRY_DSN = env("SENTRY_DSN")
+SENTRY_TRACES_SAMPLE_RATE = env_fraction("SENTRY_TRACES_SAMPLE_RATE", 0.0)  # read (checked) always
 if SENTRY_DSN:
     import sentry_sdk
 
@@ -549,5 +571,5 @@ if SENTRY_DSN:
         environment=env("SENTRY_ENVIRONMENT", "production"),
         release=APP_VERSION,
         send_default_pii=False,
-        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
     )
