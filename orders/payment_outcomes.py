@@ -9,6 +9,7 @@ write.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from core.exceptions import AmountMismatch, InvalidTransition
@@ -126,14 +127,19 @@ def refunds_synced(
     become REFUNDED; only when the whole capture is refunded does a PAID order become REFUNDED;
     a partial refund is recorded as an order event."""
     money = payment_services.payment_money
-    confirmed = Refund.objects.filter(
-        payment=payment,
-        status=Refund.Status.SUCCEEDED,
-        order_item__isnull=False,
-        order_item__status=ItemStatus.REFUND_REQUESTED,
+    # A line waiting for its refund, each of whose refunds (two when a retry topped it up)
+    # Stripe confirmed.
+    waiting = Refund.objects.filter(
+        payment=payment, order_item__isnull=False, order_item__status=ItemStatus.REFUND_REQUESTED
+    ).exclude(status=Refund.Status.FAILED)
+    confirmed = (
+        waiting.values("order_item_id")
+        .annotate(amount=Sum("amount"), pending=Count("pk", filter=Q(status=Refund.Status.PENDING)))
+        .filter(pending=0)
+        .order_by("order_item_id")
     )
-    for refund in confirmed:
-        services.order_item_mark_refunded(order_item_id=refund.order_item_id, amount=refund.amount)
+    for line in confirmed:
+        services.order_item_mark_refunded(order_item_id=line["order_item_id"], amount=line["amount"])
 
     order.refresh_from_db(fields=["status"])
     if fully_refunded and order.status == S.PAID:

@@ -34,7 +34,7 @@ from core.exceptions import ApplicationError, CartEmpty, InvalidTransition, NotF
 from core.money import quantize_money
 from payments import selectors as payment_selectors
 from payments import services as payment_services
-from payments.models import Payment, Refund
+from payments.models import Payment
 from pricing import totals as pricing
 from products.stock import stock_check_for_purchase, stock_release, stock_take
 from promotions import selectors as promotion_selectors
@@ -626,23 +626,29 @@ def order_item_cancel(*, order_id: int, item_id: int, user, reason: str = "") ->
     note = f"Cancelled {item.quantity} x {item.product_name}" + (f": {reason}" if reason else ".")
 
     if order.status == S.PAID:
+        # What the line is owed within the order's total; the payment service caps it by what is
+        # left of the payment, counting a refund Stripe already made for this line (a retry).
         amount = pricing.line_refund(
             line_total=item.line_total,
             discount=item.discount,
             shipping=order.shipping_total,
             last_active_line=not others_active,
-            refundable_left=_refundable(order),
+            refundable_left=order.total - order.amount_refunded,
         )
+        refund = None
         if amount > 0:
             refund = payment_services.payment_refund_create(
-                order=order, amount=amount, order_item=item, reason=reason or "Item cancelled by customer."
+                order=order,
+                amount=amount,
+                order_item=item,
+                reason=reason or "Item cancelled by customer.",
+                or_what_is_left=True,
             )
-            amount = refund.amount  # what Stripe refunded: a retried cancel finds the first refund
+        if refund is not None and refund.amount > 0:
+            amount = refund.amount  # what Stripe refunded for the line, a retry's first refund included
             _items_move(
                 [item],
-                ItemStatus.REFUNDED
-                if refund.status == Refund.Status.SUCCEEDED
-                else ItemStatus.REFUND_REQUESTED,
+                ItemStatus.REFUNDED if refund.succeeded else ItemStatus.REFUND_REQUESTED,
                 reason=reason,
                 refunded_amount=pricing.line_refunded_amount(
                     refund=amount, line_total=item.line_total, discount=item.discount

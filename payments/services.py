@@ -14,6 +14,7 @@ The orders app calls `payment_intent_create_for_order`, `payment_client_payload`
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -201,30 +202,61 @@ def payment_record_cash_collected(*, order) -> Payment:
     )
 
 
-def _stripe_refund_for_line(*, payment: Payment, line: str):
-    """A refund Stripe already made for this line of the payment (not failed or cancelled), if any."""
+@dataclass(frozen=True)
+class LineRefund:
+    """What Stripe refunded for one line of a payment: usually one Refund, two when a retry found
+    the line's first refund and topped it up (the line had since become the last and owed the
+    shipping fee too)."""
+
+    refunds: list[Refund]
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((refund.amount for refund in self.refunds), Decimal("0.00"))
+
+    @property
+    def succeeded(self) -> bool:
+        return all(refund.status == Refund.Status.SUCCEEDED for refund in self.refunds)
+
+
+def _stripe_refunds_for_line(*, payment: Payment, line: str) -> list:
+    """The refunds Stripe already made for this line of the payment (named `line`, or `line+<n>`
+    for a top-up), not failed or cancelled."""
+    made = []
     for stripe_refund in gateway.list_refunds(payment.payment_intent_id):
         data = stripe_refund.to_dict()
-        made_for_line = (data.get("metadata") or {}).get("line") == line
-        if made_for_line and data.get("status") not in ("failed", "canceled"):
-            return stripe_refund
-    return None
+        name = (data.get("metadata") or {}).get("line") or ""
+        if (name == line or name.startswith(f"{line}+")) and data.get("status") not in ("failed", "canceled"):
+            made.append(stripe_refund)
+    return made
+
+
+def _stripe_refund_minor(stripe_refund) -> int:
+    return _minor_int(stripe_refund.to_dict().get("amount")) or 0
 
 
 @transaction.atomic
-def payment_refund_create(*, order, amount: Decimal, order_item=None, reason: str = "") -> Refund:
-    """Refund `amount` of the order's succeeded card payment through Stripe (never more than was paid).
+def payment_refund_create(
+    *, order, amount: Decimal, order_item=None, reason: str = "", or_what_is_left: bool = False
+) -> LineRefund:
+    """Refund one line of the order's succeeded card payment through Stripe, up to `amount` in all
+    (never more than was paid).
 
-    Stripe is called before anything is written, so a Stripe failure (502) leaves no trace. Each
-    refund names its line in its metadata (`item-<id>`, or `order-<minor units refunded before
-    it>` for a staff refund of the rest), and a line is refunded once: when Stripe already holds
-    a refund for the line (a retry after an answer that never came back, e.g. a timeout after
-    Stripe had refunded), that refund is recorded and returned instead of paying out again,
-    whatever has been refunded since. The returned Refund's `amount` is what Stripe refunded. It
-    is `succeeded` when Stripe says so at once, else `pending` until the `charge.refunded`
-    webhook confirms it.
+    The line is an order item (`item-<id>` in the refund's metadata) or, without one, the staff
+    refund of the rest (`order`). Stripe is called before anything is written, so a Stripe failure
+    (502) leaves no trace. A line is refunded once: the service first lists what Stripe already
+    refunded for it (a retry after an answer that never came back: Stripe refunded, the timeout
+    rolled everything back) and records that instead of paying out again, whatever has been
+    refunded since; only when that is less than `amount` (the line became the last and now owes
+    the shipping fee too) is the difference refunded, named `<line>+<minor units found>`. More
+    than is left of the payment is 409 `refund_exceeds_payment`, or with `or_what_is_left` (a
+    line cancel after a Dashboard refund) what is left, possibly nothing. The result's `amount`
+    is what Stripe refunded for the line; it has `succeeded` when Stripe says so for each of its
+    refunds, else they stay `pending` until the `charge.refunded` webhook.
     """
     amount = quantize_money(amount)
+    if amount <= 0:
+        raise ApplicationError("A refund must be more than 0.00.", code="invalid_amount")
     payment = (
         Payment.objects.select_for_update()
         .filter(
@@ -239,27 +271,50 @@ def payment_refund_create(*, order, amount: Decimal, order_item=None, reason: st
         raise ApplicationError(
             "This order has no captured card payment to refund.", code="no_payment", status_code=409
         )
-    # A staff refund of the rest is named by what had been refunded before it, so a retry finds it
-    # and a later refund of another rest (after a Dashboard refund) does not.
-    already_minor = to_minor_units(payment.amount_refunded, payment.currency)
-    line = f"item-{order_item.pk}" if order_item is not None else f"order-{already_minor}"
-    stripe_refund = _stripe_refund_for_line(payment=payment, line=line)
-    if stripe_refund is None:
-        refundable = payment.refundable_left
-        if amount <= 0 or amount > refundable:
+    line = f"item-{order_item.pk}" if order_item is not None else "order"
+    made = _stripe_refunds_for_line(payment=payment, line=line)
+    made_minor = sum(_stripe_refund_minor(stripe_refund) for stripe_refund in made)
+    owed_minor = to_minor_units(amount, payment.currency)
+    if made_minor < owed_minor:
+        # What is left to refund, by our records less the refunds found that we have not recorded.
+        recorded = set(
+            Refund.objects.filter(stripe_refund_id__in=[r.id for r in made]).values_list(
+                "stripe_refund_id", flat=True
+            )
+        )
+        unrecorded_minor = sum(_stripe_refund_minor(r) for r in made if r.id not in recorded)
+        refundable_minor = to_minor_units(payment.refundable_left, payment.currency) - unrecorded_minor
+        top_up_minor = owed_minor - made_minor
+        if or_what_is_left:
+            top_up_minor = min(top_up_minor, refundable_minor)
+        if top_up_minor > refundable_minor:
+            refundable = from_minor_units(max(refundable_minor, 0), payment.currency)
             raise ApplicationError(
                 f"The refund would exceed what was paid ({refundable} {payment.currency.upper()} left).",
                 code="refund_exceeds_payment",
                 status_code=409,
             )
-        amount_minor = to_minor_units(amount, payment.currency)
-        stripe_refund = gateway.create_refund(
-            payment_intent_id=payment.payment_intent_id,
-            amount=amount_minor,
-            idempotency_key=f"novacart-refund-{payment.pk}-{line}-{amount_minor}",
-            metadata={"order_id": str(order.pk), "line": line},
-        )
-    refunded = from_minor_units(_minor_int(stripe_refund.to_dict().get("amount")) or 0, payment.currency)
+        name = f"{line}+{made_minor}" if made else line
+        if top_up_minor > 0:
+            made.append(
+                gateway.create_refund(
+                    payment_intent_id=payment.payment_intent_id,
+                    amount=top_up_minor,
+                    idempotency_key=f"novacart-refund-{payment.pk}-{name}-{top_up_minor}",
+                    metadata={"order_id": str(order.pk), "line": name},
+                )
+            )
+    return LineRefund(
+        refunds=[
+            _refund_record(payment=payment, stripe_refund=stripe_refund, order_item=order_item, reason=reason)
+            for stripe_refund in made
+        ]
+    )
+
+
+def _refund_record(*, payment: Payment, stripe_refund, order_item, reason: str) -> Refund:
+    """Our Refund for one of Stripe's, counted once in the payment's refunded total."""
+    refunded = from_minor_units(_stripe_refund_minor(stripe_refund), payment.currency)
     refund, created = Refund.objects.get_or_create(
         stripe_refund_id=stripe_refund.id,
         defaults={

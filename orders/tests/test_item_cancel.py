@@ -321,6 +321,102 @@ def test_a_line_cancel_retried_after_a_lost_refund_answer_refunds_the_line_once(
     assert Order.objects.get(pk=order.pk).status == "REFUNDED"
 
 
+@pytest.mark.parametrize("webhook_in_between", [False, True], ids=["retry", "charge-refunded-then-retry"])
+def test_a_line_retried_once_it_became_the_last_also_gets_the_shipping_fee_back(
+    auth_client, user, product, cheap, monkeypatch, webhook_in_between
+):
+    # The retry found the line's first refund (its line total) and returned it: the shipping fee
+    # the last line owes was never refunded and the REFUNDED order kept 5.00 of the customer's.
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))  # 39.98 + 4.50 + 5.00 = 49.48
+    line_product, line_cheap = items_of(order)
+
+    _lose_the_next_refund_answer(monkeypatch)
+    assert auth_client.post(url(order.pk, line_product.pk), {"reason": "x"}).status_code == 502
+    assert _stripe_total_refunded_minor(order) == 3998  # Stripe did refund it
+    assert auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"}).status_code == 200
+    if webhook_in_between:
+        payment = Payment.objects.get(order=order)
+        payment_refunds_sync(
+            payment_intent_id=payment.payment_intent_id,
+            amount_captured_minor=4948,
+            amount_refunded_minor=3998 + 450,
+            currency="usd",
+            refunds=[r.to_dict() for r in gateway.list_refunds(payment.payment_intent_id)],
+        )
+
+    response = auth_client.post(url(order.pk, line_product.pk), {"reason": "x"})
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "REFUNDED"
+    assert _stripe_total_refunded_minor(order) == 4948  # exactly what was paid
+    refunds = Refund.objects.filter(order_item=line_product).order_by("amount")
+    assert [r.amount for r in refunds] == [Decimal("5.00"), Decimal("39.98")]
+    fresh = Order.objects.get(pk=order.pk)
+    payment = Payment.objects.get(order=order)
+    assert fresh.amount_refunded == payment.amount_refunded == Decimal("49.48")
+    assert payment.status == Payment.Status.REFUNDED
+    line_product.refresh_from_db()
+    assert (line_product.status, line_product.refunded_amount) == (ItemStatus.REFUNDED, Decimal("39.98"))
+
+
+def test_a_topped_up_line_is_confirmed_once_both_its_refunds_are(
+    auth_client, user, product, cheap, monkeypatch
+):
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))  # paid 49.48
+    line_product, line_cheap = items_of(order)
+    payment = Payment.objects.get(order=order)
+    _lose_the_next_refund_answer(monkeypatch)
+    assert auth_client.post(url(order.pk, line_product.pk), {"reason": "x"}).status_code == 502
+    assert auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"}).status_code == 200
+    real_create_refund = gateway.create_refund
+
+    def pending_refund(**kwargs):
+        refund = real_create_refund(**kwargs)
+        refund.status = "pending"
+        return refund
+
+    monkeypatch.setattr(gateway, "create_refund", pending_refund)
+    assert auth_client.post(url(order.pk, line_product.pk), {"reason": "x"}).status_code == 200
+    line_product.refresh_from_db()
+    assert line_product.status == ItemStatus.REFUND_REQUESTED  # the 5.00 top-up is pending
+
+    def charge_refunded(top_up_status):
+        listed = [r.to_dict() for r in gateway.list_refunds(payment.payment_intent_id)]
+        for data in listed:
+            if data["amount"] == 500:
+                data["status"] = top_up_status
+        payment_refunds_sync(
+            payment_intent_id=payment.payment_intent_id,
+            amount_captured_minor=4948,
+            amount_refunded_minor=4948,
+            currency="usd",
+            refunds=listed,
+        )
+        line_product.refresh_from_db()
+        return line_product.status
+
+    assert charge_refunded("pending") == ItemStatus.REFUND_REQUESTED  # its 39.98 alone is not enough
+    assert charge_refunded("succeeded") == ItemStatus.REFUNDED
+    assert line_product.refunded_amount == Decimal("39.98")
+
+
+def test_a_staff_refund_retried_after_a_lost_answer_refunds_once(
+    staff_client, user, product, cheap, monkeypatch
+):
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))  # paid 49.48
+    _lose_the_next_refund_answer(monkeypatch)
+    assert staff_client.post(f"/api/orders/{order.pk}/refund/", {"reason": "x"}).status_code == 502
+    assert _stripe_total_refunded_minor(order) == 4948
+
+    response = staff_client.post(f"/api/orders/{order.pk}/refund/", {"reason": "x"})
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "REFUNDED"
+    assert _stripe_total_refunded_minor(order) == 4948
+    assert Payment.objects.get(order=order).amount_refunded == Decimal("49.48")
+    assert Refund.objects.get().amount == Decimal("49.48")
+
+
 def test_pending_refund_waits_for_stripe_then_settles(user, product, cheap, monkeypatch):
     """When Stripe answers a refund `pending`, the line is REFUND_REQUESTED until the webhook
     (through `order_item_mark_refunded`) confirms it."""

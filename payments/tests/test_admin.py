@@ -27,7 +27,7 @@ def records(api_client, card_order, django_capture_on_commit_callbacks):
     confirm_on_stripe(payment.payment_intent_id)
     with django_capture_on_commit_callbacks(execute=True):
         deliver_intent_event(api_client, payment.payment_intent_id)
-    refund = payment_refund_create(order=order, amount=Decimal("5.00"), reason="goodwill")
+    (refund,) = payment_refund_create(order=order, amount=Decimal("5.00"), reason="goodwill").refunds
     return order, payment, refund, WebhookEvent.objects.get()
 
 

@@ -8,6 +8,7 @@ import pytest
 from cart.models import CartItem
 from core.exceptions import PaymentProviderError
 from orders.models import Order, OrderEvent, OrderStatus
+from payments import gateway
 from payments.models import Payment, Refund
 from payments.services import payment_intent_cancel_for_order, payment_refund_create
 
@@ -100,10 +101,14 @@ def test_staff_refund_when_stripe_is_up_refunds_in_full(staff_client, paid_order
 
 def test_refund_service_never_refunds_more_than_was_paid(paid_order):
     order, payment = paid_order
+    (item,) = order.items.all()
     with pytest.raises(Exception) as excinfo:
         payment_refund_create(order=order, amount=Decimal("54.01"))
     assert excinfo.value.code == "refund_exceeds_payment"
-    payment_refund_create(order=order, amount=Decimal("50.00"))
+    with pytest.raises(Exception) as excinfo:
+        payment_refund_create(order=order, amount=Decimal("0.00"))
+    assert excinfo.value.code == "invalid_amount"
+    payment_refund_create(order=order, amount=Decimal("50.00"), order_item=item)
     with pytest.raises(Exception) as excinfo:
         payment_refund_create(order=order, amount=Decimal("4.01"))
     assert excinfo.value.code == "refund_exceeds_payment"
@@ -111,8 +116,27 @@ def test_refund_service_never_refunds_more_than_was_paid(paid_order):
     payment.refresh_from_db()
     assert payment.amount_refunded == Decimal("54.00")
     assert payment.status == Payment.Status.REFUNDED
-    assert refund.status == Refund.Status.SUCCEEDED
+    assert refund.succeeded and refund.amount == Decimal("4.00")
     assert Refund.objects.count() == 2
+
+
+def test_a_line_refunded_again_for_more_gets_only_the_difference(paid_order):
+    # The same line asked for more (it became the last line and owes the shipping fee too): the
+    # first refund stands and only the difference is paid out, once however often it is asked.
+    order, payment = paid_order
+    (item,) = order.items.all()
+    first = payment_refund_create(order=order, amount=Decimal("30.00"), order_item=item)
+    again = payment_refund_create(order=order, amount=Decimal("30.00"), order_item=item)
+    more = payment_refund_create(order=order, amount=Decimal("34.00"), order_item=item)
+    more_again = payment_refund_create(order=order, amount=Decimal("34.00"), order_item=item)
+
+    assert [r.pk for r in again.refunds] == [r.pk for r in first.refunds]
+    assert more.amount == more_again.amount == Decimal("34.00")
+    assert sorted(r.amount for r in more.refunds) == [Decimal("4.00"), Decimal("30.00")]
+    stripe_minor = [int(r.amount) for r in gateway.list_refunds(payment.payment_intent_id)]
+    assert sorted(stripe_minor) == [400, 3000]
+    payment.refresh_from_db()
+    assert payment.amount_refunded == Decimal("34.00")
 
 
 def test_refund_service_with_stripe_down_writes_nothing(paid_order, closed_port_stripe):

@@ -378,7 +378,7 @@ def test_pending_refunds_are_confirmed_when_the_charge_lists_none(deliver, card_
     from payments.services import payment_refund_create
 
     order, payment = _paid(deliver, card_order)
-    refund = payment_refund_create(order=order, amount=Decimal("4.00"), reason="goodwill")
+    (refund,) = payment_refund_create(order=order, amount=Decimal("4.00"), reason="goodwill").refunds
     Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.PENDING)
     deliver(charge_refunded_event(payment.payment_intent_id, with_refund_list=False))
     refund.refresh_from_db()
