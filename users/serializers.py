@@ -186,24 +186,7 @@ class RefreshSerializer(TokenRefreshSerializer):
     def _repeat_of_rotation(self, raw: str, refused: TokenError) -> dict:
         """The answer of the rotation `raw` already went through, if it may be given again;
         otherwise `refused`, the error simplejwt gave the token (blacklisted, expired, invalid)."""
-        try:
-            payload = token_backend.decode(raw, verify=True)  # signature, expiry
-        except TokenBackendError:
-            raise refused from None
-        if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
-            raise refused
-        jti = payload.get(jwt_settings.JTI_CLAIM)
-        now = timezone.now()
-        rotated_at = (
-            BlacklistedToken.objects.filter(token__jti=jti).values_list("blacklisted_at", flat=True).first()
-        )
-        window = timedelta(seconds=settings.REFRESH_TOKEN_REUSE_SECONDS)
-        if rotated_at is None or rotated_at < now - window:
-            raise refused
-        # Made by this token's rotation (a logout makes none) and still unused.
-        successor = OutstandingToken.objects.filter(
-            jti=_rotated_jti(jti), expires_at__gt=now, blacklistedtoken__isnull=True
-        ).first()
+        successor = _unused_successor(raw)
         if successor is None:
             raise refused
         refresh = RefreshToken(successor.token)
@@ -211,14 +194,48 @@ class RefreshSerializer(TokenRefreshSerializer):
         return {"access": str(refresh.access_token), "refresh": successor.token}
 
 
+def _unused_successor(raw: str) -> OutstandingToken | None:
+    """The still unused refresh token that the rotation of `raw` made, when `raw` (correctly
+    signed, not expired) was rotated within REFRESH_TOKEN_REUSE_SECONDS; otherwise None."""
+    try:
+        payload = token_backend.decode(raw, verify=True)  # signature, expiry
+    except TokenBackendError:
+        return None
+    if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
+        return None
+    jti = payload.get(jwt_settings.JTI_CLAIM)
+    now = timezone.now()
+    rotated_at = (
+        BlacklistedToken.objects.filter(token__jti=jti).values_list("blacklisted_at", flat=True).first()
+    )
+    window = timedelta(seconds=settings.REFRESH_TOKEN_REUSE_SECONDS)
+    if rotated_at is None or rotated_at < now - window:
+        return None
+    # Made by this token's rotation (a logout makes none) and still unused.
+    return OutstandingToken.objects.filter(
+        jti=_rotated_jti(jti), expires_at__gt=now, blacklistedtoken__isnull=True
+    ).first()
+
+
 class LogoutSerializer(TokenBlacklistSerializer):
     # simplejwt's logout, taking the outstanding-token row's lock first, as a refresh does.
+    # A token rotated within REFRESH_TOKEN_REUSE_SECONDS (another tab refreshed just before this
+    # one logged out) blacklists the unused token its rotation made: that token would otherwise
+    # stay valid after a logout that answered "signed out".
 
     def validate(self, attrs):
-        refresh = self.token_class(attrs["refresh"])
+        try:
+            refresh = self.token_class(attrs["refresh"])
+        except TokenError:
+            successor = _unused_successor(attrs["refresh"])
+            if successor is None:
+                raise
+            refresh = self.token_class(successor.token)
         with transaction.atomic():
             _outstanding_token_lock(refresh)
-            return super().validate(attrs)
+            refresh.check_blacklist()  # a refresh or logout that held the lock before us
+            refresh.blacklist()
+        return {}
 
 
 class VerifySerializer(TokenVerifySerializer):

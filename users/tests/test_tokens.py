@@ -187,6 +187,35 @@ def test_a_rotated_token_is_refused_outside_the_reuse_window(api_client, grace, 
     assert response.data["code"] == "token_not_valid"
 
 
+def test_logout_with_a_token_another_tab_just_rotated_signs_that_tab_out_too(api_client, grace):
+    # Tab A refreshed; tab B, still holding the old token, logs out a moment later. The logout
+    # answered 401 and the token tab A got stayed valid, though the user had asked to sign out.
+    old_refresh = login(api_client, username="grace").data["refresh"]
+    new_refresh = api_client.post("/api/token/refresh/", {"refresh": old_refresh}).data["refresh"]
+
+    response = api_client.post("/api/token/blacklist/", {"refresh": old_refresh})
+
+    assert response.status_code == 200, response.data
+    assert BlacklistedToken.objects.filter(token__jti=_jti(new_refresh)).exists()
+    for token in (new_refresh, old_refresh):
+        assert api_client.post("/api/token/refresh/", {"refresh": token}).status_code == 401
+    again = api_client.post("/api/token/blacklist/", {"refresh": old_refresh})
+    assert (again.status_code, again.data["code"]) == (401, "token_not_valid")
+
+
+def test_logout_with_a_token_rotated_long_ago_is_401_as_before(api_client, grace):
+    old_refresh = login(api_client, username="grace").data["refresh"]
+    new_refresh = api_client.post("/api/token/refresh/", {"refresh": old_refresh}).data["refresh"]
+    BlacklistedToken.objects.filter(token__jti=_jti(old_refresh)).update(
+        blacklisted_at=timezone.now() - timedelta(seconds=31)
+    )
+
+    response = api_client.post("/api/token/blacklist/", {"refresh": old_refresh})
+
+    assert (response.status_code, response.data["code"]) == (401, "token_not_valid")
+    assert api_client.post("/api/token/refresh/", {"refresh": new_refresh}).status_code == 200
+
+
 def test_the_reuse_window_does_not_outlive_a_password_change(api_client, grace):
     old_refresh = login(api_client, username="grace").data["refresh"]
     assert api_client.post("/api/token/refresh/", {"refresh": old_refresh}).status_code == 200
