@@ -2,7 +2,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test import RequestFactory
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -170,7 +170,10 @@ def test_redis_unreachable_lets_requests_through_unless_the_cache_raises(monkeyp
     monkeypatch.setattr(throttling, "_redis_client", lambda: Unreachable())
     for _ in range(5):
         assert AuthRateThrottle().allow_request(request_from("10.9.8.5"), None)
-    monkeypatch.setattr(cache, "_ignore_exceptions", False)
+    # On the cache itself, not the `cache` proxy: pytest 9 undoes a patch on an object whose own
+    # __dict__ lacked the name by deleting it, which the proxy passed on, leaving the shared cache
+    # without `_ignore_exceptions` for every later test.
+    monkeypatch.setattr(caches["default"], "_ignore_exceptions", False)
     with pytest.raises(RedisConnectionError):
         AuthRateThrottle().allow_request(request_from("10.9.8.5"), None)
 
