@@ -1,0 +1,104 @@
+"""A circuit breaker on the shared cache's Redis connections.
+
+A Redis that accepts connections but does not answer (stopped with its port still open, a
+half-dead network path) made cache operations wait out their socket timeout (2 s): four
+catalogue requests in one process took 8.1 s, 2.2 s with the breaker. After one timeout, each
+process stops sending to that Redis for `OPEN_SECONDS`: an operation fails at once with
+`CircuitOpen` (a `ConnectionError`), which the cache's IGNORE_EXCEPTIONS turns into a miss, the
+throttle lets through and the health check reports as a 503. Then one operation tries again
+(the others still fail at once until it has answered); an answer closes the circuit, a timeout
+opens it for another `OPEN_SECONDS`.
+
+Only timeouts open it: a refused connection fails in microseconds anyway, and redis-py
+reconnects by itself after a connection the server closed. The connection class follows the
+URL's scheme (`connection_class_for`) and is wired in `backend/settings.py` through
+django-redis' `CONNECTION_POOL_KWARGS`; the throttle's Lua script runs on the same pool.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from redis.connection import Connection, SSLConnection, UnixDomainSocketConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+OPEN_SECONDS = 5.0
+
+# Per Redis server (host and port, or socket path): until when (time.monotonic()) its circuit is open.
+_open_until: dict[tuple, float] = {}
+_lock = threading.Lock()
+
+
+class CircuitOpen(RedisConnectionError):
+    """Redis timed out moments ago; this operation is not sent."""
+
+
+class _CircuitBreaker:
+    def _circuit(self) -> tuple:
+        return (getattr(self, "host", None), getattr(self, "port", None), getattr(self, "path", None))
+
+    def _circuit_check(self) -> None:
+        if not _open_until:  # the healthy path: no lock
+            return
+        circuit = self._circuit()
+        with _lock:
+            until = _open_until.get(circuit)
+            if until is None:
+                return
+            now = time.monotonic()
+            if now < until:
+                raise CircuitOpen(f"Redis at {self._describe()} timed out; next try in {until - now:.1f} s.")
+            _open_until[circuit] = now + OPEN_SECONDS  # this operation is the one that tries again
+
+    def _circuit_trip(self) -> None:
+        with _lock:
+            _open_until[self._circuit()] = time.monotonic() + OPEN_SECONDS
+
+    def _circuit_close(self) -> None:
+        if _open_until:
+            with _lock:
+                _open_until.pop(self._circuit(), None)
+
+    def _describe(self) -> str:
+        host, port, path = self._circuit()
+        return path or f"{host}:{port}"
+
+    def send_packed_command(self, command, check_health=True):
+        self._circuit_check()
+        try:
+            return super().send_packed_command(command, check_health=check_health)
+        except RedisTimeoutError:
+            self._circuit_trip()
+            raise
+
+    def read_response(self, *args, **kwargs):
+        try:
+            response = super().read_response(*args, **kwargs)
+        except RedisTimeoutError:
+            self._circuit_trip()
+            raise
+        self._circuit_close()
+        return response
+
+
+class BreakerConnection(_CircuitBreaker, Connection):
+    pass
+
+
+class BreakerSSLConnection(_CircuitBreaker, SSLConnection):
+    pass
+
+
+class BreakerUnixDomainSocketConnection(_CircuitBreaker, UnixDomainSocketConnection):
+    pass
+
+
+def connection_class_for(url: str) -> type[Connection]:
+    """The breaker connection class for a redis://, rediss:// or unix:// URL."""
+    if url.startswith("rediss://"):
+        return BreakerSSLConnection
+    if url.startswith("unix://"):
+        return BreakerUnixDomainSocketConnection
+    return BreakerConnection
