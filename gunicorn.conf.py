@@ -84,7 +84,19 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 
 class JsonAccessLogger(Logger):
     """Access lines as JSON. The path without its query string, no headers but the request id:
-    tokens and credentials never reach the access log."""
+    tokens and credentials never reach the access log. gunicorn's own lines (booting, worker
+    timeouts, shutdown) are JSON too, in the app's format, so a log pipeline parses every line."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        from core.logging import RedactingJsonFormatter  # the app's formatter: imports Django
+
+        formatter = RedactingJsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+        for handler in self.error_log.handlers:
+            handler.setFormatter(formatter)
 
     def access(self, resp, req, environ, request_time):
         if not self.access_log_enabled:

@@ -641,3 +641,8 @@ def test_app_boots_under_gunicorn_with_debug_off(tmp_path):
     boot = [line for line in lines if line.get("request_id") == "boot-1"]
     assert {line["logger"] for line in boot} == {"novacart.request", "gunicorn.access"}
     assert "Traceback" not in stderr.read_text()
+    # gunicorn's own lines (booting, shutting down) are JSON as well.
+    own = [json.loads(line) for line in stderr.read_text().splitlines() if line.strip()]
+    assert {line["logger"] for line in own} == {"gunicorn.error"}
+    assert any("Booting worker" in line["message"] for line in own)
+    assert any("Shutting down" in line["message"] for line in own)
