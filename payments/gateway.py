@@ -100,13 +100,15 @@ def cancel_payment_intent(payment_intent_id: str):
 
 
 def list_refunds(payment_intent_id: str) -> list:
-    """The refunds Stripe holds for a PaymentIntent (at most 100: far more than one order's lines)."""
-    page = _call(
-        "refund.list",
-        stripe_client().v1.refunds.list,
-        params={"payment_intent": payment_intent_id, "limit": 100},
-    )
-    return list(page.data)
+    """Every refund Stripe holds for a PaymentIntent: 100 a page, following `has_more`."""
+    refunds: list = []
+    params = {"payment_intent": payment_intent_id, "limit": 100}
+    while True:
+        page = _call("refund.list", stripe_client().v1.refunds.list, params=params)
+        refunds.extend(page.data)
+        if not page.has_more or not page.data:
+            return refunds
+        params = {**params, "starting_after": page.data[-1].id}
 
 
 def create_refund(*, payment_intent_id: str, amount: int, idempotency_key: str, metadata: dict[str, str]):

@@ -219,14 +219,21 @@ class LineRefund:
         return all(refund.status == Refund.Status.SUCCEEDED for refund in self.refunds)
 
 
+def _made_for_line(name: str, line: str) -> bool:
+    """Is a refund named `name` (its metadata `line`) one for `line`: the line's own, a top-up
+    (`<line>+<n>`), or for `order` a staff refund named the way it was before (`order-<n>`)."""
+    if name == line or name.startswith(f"{line}+"):
+        return True
+    return line == "order" and name.startswith("order-") and name[len("order-") :].isdigit()
+
+
 def _stripe_refunds_for_line(*, payment: Payment, line: str) -> list:
-    """The refunds Stripe already made for this line of the payment (named `line`, or `line+<n>`
-    for a top-up), not failed or cancelled."""
+    """The refunds Stripe already made for this line of the payment, not failed or cancelled."""
     made = []
     for stripe_refund in gateway.list_refunds(payment.payment_intent_id):
         data = stripe_refund.to_dict()
         name = (data.get("metadata") or {}).get("line") or ""
-        if (name == line or name.startswith(f"{line}+")) and data.get("status") not in ("failed", "canceled"):
+        if _made_for_line(name, line) and data.get("status") not in ("failed", "canceled"):
             made.append(stripe_refund)
     return made
 
@@ -267,6 +274,10 @@ def payment_refund_create(
         .order_by("-created_at", "-id")
         .first()
     )
+    if payment is None and or_what_is_left:
+        # Everything was refunded already (our Payment is REFUNDED before Stripe's
+        # charge.refunded makes the order so): nothing is left for this line.
+        return LineRefund(refunds=[])
     if payment is None:
         raise ApplicationError(
             "This order has no captured card payment to refund.", code="no_payment", status_code=409
@@ -333,11 +344,18 @@ def _refund_record(*, payment: Payment, stripe_refund, order_item, reason: str) 
             else Payment.Status.PARTIALLY_REFUNDED
         )
         payment.save(update_fields=["amount_refunded", "status", "updated_at"])
-    elif refund.order_item_id is None and order_item is not None:
+        return refund
+    changed = []
+    if refund.order_item_id is None and order_item is not None:
         # Recorded by the charge.refunded sync as made outside NovaCart before this retry.
         refund.order_item = order_item
         refund.reason = reason[:500]
-        refund.save(update_fields=["order_item", "reason"])
+        changed += ["order_item", "reason"]
+    if refund.status != _refund_status(stripe_refund.status):
+        refund.status = _refund_status(stripe_refund.status)  # recorded pending, Stripe has moved on
+        changed.append("status")
+    if changed:
+        refund.save(update_fields=changed)
     return refund
 
 

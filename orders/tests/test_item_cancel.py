@@ -243,6 +243,25 @@ def test_refund_after_a_dashboard_refund_is_capped_by_the_payment(auth_client, u
     assert payment.amount_refunded == payment.amount_received == Decimal("49.48")
 
 
+def test_the_last_line_after_the_payment_was_used_up_is_cancelled_not_409(auth_client, user, product, cheap):
+    # Our Payment is REFUNDED before Stripe's charge.refunded makes the order so; in that window
+    # the last line's cancel found no refundable payment and answered 409 `no_payment`.
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))  # paid 49.48
+    line_product, line_cheap = items_of(order)
+    dashboard_refund(order, 4848)
+    assert auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"}).status_code == 200
+    assert Payment.objects.get(order=order).status == Payment.Status.REFUNDED
+    assert Order.objects.get(pk=order.pk).status == "PAID"
+
+    response = auth_client.post(url(order.pk, line_product.pk), {"reason": "x"})
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "REFUNDED"
+    line_product.refresh_from_db()
+    assert line_product.status == ItemStatus.CANCELLED
+    assert _stripe_total_refunded_minor(order) == 4948
+
+
 def test_stripe_error_on_a_line_refund_is_502_and_changes_nothing(
     auth_client, user, product, cheap, settings
 ):
@@ -415,6 +434,52 @@ def test_a_staff_refund_retried_after_a_lost_answer_refunds_once(
     assert _stripe_total_refunded_minor(order) == 4948
     assert Payment.objects.get(order=order).amount_refunded == Decimal("49.48")
     assert Refund.objects.get().amount == Decimal("49.48")
+
+
+def test_a_staff_refund_named_the_old_way_is_found_on_a_retry(staff_client, user, product, cheap):
+    # Staff refunds were named `order-<minor units refunded before>` until the top-up naming; a
+    # refund made that way whose answer was lost is still found after the deploy.
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))  # paid 49.48
+    payment = Payment.objects.get(order=order)
+    gateway.stripe_client().v1.refunds.create(
+        params={
+            "payment_intent": payment.payment_intent_id,
+            "amount": 4948,
+            "metadata": {"order_id": str(order.pk), "line": "order-0"},
+        }
+    )
+
+    response = staff_client.post(f"/api/orders/{order.pk}/refund/", {"reason": "x"})
+
+    assert response.status_code == 200, response.json()
+    assert _stripe_total_refunded_minor(order) == 4948
+    assert Refund.objects.get().amount == Decimal("49.48")
+
+
+def test_a_retry_records_the_status_stripe_has_now(user, product, cheap, monkeypatch):
+    # The first refund was recorded pending (by charge.refunded) and has since succeeded: the
+    # retried cancel takes Stripe's status, so the line is REFUNDED, not left waiting.
+    order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))
+    _, line_cheap = items_of(order)
+    payment = Payment.objects.get(order=order)
+    _lose_the_next_refund_answer(monkeypatch)
+    with pytest.raises(PaymentProviderError):
+        services.order_item_cancel(order_id=order.pk, item_id=line_cheap.pk, user=user, reason="x")
+    listed = [r.to_dict() for r in gateway.list_refunds(payment.payment_intent_id)]
+    payment_refunds_sync(
+        payment_intent_id=payment.payment_intent_id,
+        amount_captured_minor=4948,
+        amount_refunded_minor=450,
+        currency="usd",
+        refunds=[{**data, "status": "pending"} for data in listed],
+    )
+    assert Refund.objects.get().status == Refund.Status.PENDING
+
+    services.order_item_cancel(order_id=order.pk, item_id=line_cheap.pk, user=user, reason="x")
+
+    line_cheap.refresh_from_db()
+    assert line_cheap.status == ItemStatus.REFUNDED
+    assert Refund.objects.get().status == Refund.Status.SUCCEEDED
 
 
 def test_pending_refund_waits_for_stripe_then_settles(user, product, cheap, monkeypatch):

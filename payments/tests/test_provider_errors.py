@@ -207,3 +207,17 @@ def test_cancel_after_payment_succeeded_on_stripe_records_the_error(card_order):
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REQUIRES_PAYMENT  # the webhook will settle (refund) it
     assert payment.last_error.startswith("Cancel failed: InvalidRequestError")
+
+
+def test_list_refunds_reads_every_page(paid_order):
+    # One page holds 100 refunds; a 101st, unseen, would have been refunded a second time.
+    order, payment = paid_order
+    client = gateway.stripe_client()
+    for n in range(101):
+        client.v1.refunds.create(
+            params={"payment_intent": payment.payment_intent_id, "amount": 1, "metadata": {"n": str(n)}}
+        )
+
+    refunds = gateway.list_refunds(payment.payment_intent_id)
+
+    assert sorted(int(r.metadata["n"]) for r in refunds) == list(range(101))
