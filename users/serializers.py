@@ -224,18 +224,26 @@ class LogoutSerializer(TokenBlacklistSerializer):
     # stay valid after a logout that answered "signed out".
 
     def validate(self, attrs):
-        try:
-            refresh = self.token_class(attrs["refresh"])
-        except TokenError:
-            successor = _unused_successor(attrs["refresh"])
-            if successor is None:
-                raise
-            refresh = self.token_class(successor.token)
+        raw = attrs["refresh"]
         with transaction.atomic():
-            _outstanding_token_lock(refresh)
-            refresh.check_blacklist()  # a refresh or logout that held the lock before us
+            try:
+                refresh = self._locked(raw)
+            except TokenError:
+                # Rotated before this logout came, or while it waited for the lock.
+                successor = _unused_successor(raw)
+                if successor is None:
+                    raise
+                refresh = self._locked(successor.token)
             refresh.blacklist()
         return {}
+
+    def _locked(self, raw: str) -> RefreshToken:
+        """The token with its outstanding-token row locked, checked again under the lock (a
+        refresh or logout that held it before us blacklisted it)."""
+        refresh = self.token_class(raw)
+        _outstanding_token_lock(refresh)
+        refresh.check_blacklist()
+        return refresh
 
 
 class VerifySerializer(TokenVerifySerializer):

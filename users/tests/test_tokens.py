@@ -203,6 +203,31 @@ def test_logout_with_a_token_another_tab_just_rotated_signs_that_tab_out_too(api
     assert (again.status_code, again.data["code"]) == (401, "token_not_valid")
 
 
+def test_a_logout_that_waited_for_a_refresh_of_its_token_still_signs_out(api_client, grace, monkeypatch):
+    # The refresh takes the token's row lock first and rotates it; the logout, checking the token
+    # again under the lock, found it blacklisted and answered 401, leaving the new token valid.
+    from users import serializers as user_serializers
+
+    old_refresh = login(api_client, username="grace").data["refresh"]
+    real_lock = user_serializers._outstanding_token_lock
+    rotated = {}
+
+    def a_refresh_gets_there_first(token):
+        monkeypatch.setattr(user_serializers, "_outstanding_token_lock", real_lock)
+        refresh = user_serializers.RefreshSerializer(data={"refresh": old_refresh})
+        refresh.is_valid(raise_exception=True)
+        rotated["refresh"] = refresh.validated_data["refresh"]
+        real_lock(token)
+
+    monkeypatch.setattr(user_serializers, "_outstanding_token_lock", a_refresh_gets_there_first)
+
+    response = api_client.post("/api/token/blacklist/", {"refresh": old_refresh})
+
+    assert response.status_code == 200, response.data
+    assert BlacklistedToken.objects.filter(token__jti=_jti(rotated["refresh"])).exists()
+    assert api_client.post("/api/token/refresh/", {"refresh": rotated["refresh"]}).status_code == 401
+
+
 def test_logout_with_a_token_rotated_long_ago_is_401_as_before(api_client, grace):
     old_refresh = login(api_client, username="grace").data["refresh"]
     new_refresh = api_client.post("/api/token/refresh/", {"refresh": old_refresh}).data["refresh"]
