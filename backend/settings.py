@@ -49,15 +49,23 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
-def env_decimal(name: str, default: str) -> Decimal:
-    """An amount of money: a finite number, not negative."""
+def env_money(name: str, default: str) -> Decimal:
+    """An amount of money an order column can hold (12 digits, 2 of them cents): whole cents,
+    from 0 to 9,999,999,999.99."""
     value = env(name, default).strip()
     try:
         amount = Decimal(value)
     except ArithmeticError:
         amount = None
-    if amount is None or not amount.is_finite() or amount < 0:
-        raise ImproperlyConfigured(f"{name} must be an amount such as 5.00, not {value!r}.")
+    if (
+        amount is None
+        or not amount.is_finite()
+        or not 0 <= amount < Decimal("1e10")
+        or amount != amount.quantize(Decimal("0.01"))
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must be an amount in whole cents from 0 to 9999999999.99, such as 5.00, not {value!r}."
+        )
     return amount
 
 
@@ -421,8 +429,8 @@ if not re.fullmatch(r"[a-z]{3}", CURRENCY) or minor_unit_exponent(CURRENCY) != 2
         "CURRENCY must be a three-letter ISO 4217 code of a currency with cents "
         f"(usd, eur, gbp, inr, ...), not {CURRENCY!r}."
     )
-SHIPPING_FLAT_RATE = env_decimal("SHIPPING_FLAT_RATE", "5.00")
-FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "50.00")
+SHIPPING_FLAT_RATE = env_money("SHIPPING_FLAT_RATE", "5.00")
+FREE_SHIPPING_THRESHOLD = env_money("FREE_SHIPPING_THRESHOLD", "50.00")
 ORDER_PENDING_TTL_MINUTES = env_int("ORDER_PENDING_TTL_MINUTES", 30)
 DELIVERY_ESTIMATE_DAYS = env_int("DELIVERY_ESTIMATE_DAYS", 5)
 CART_MAX_LINE_QUANTITY = 99

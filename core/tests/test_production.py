@@ -302,6 +302,9 @@ def test_refuses_to_start_with_a_currency_that_has_no_cents(currency):
         ("SHIPPING_FLAT_RATE", "five"),
         ("SHIPPING_FLAT_RATE", "NaN"),  # compared as nothing: the threshold test was a 500
         ("SHIPPING_FLAT_RATE", "-5"),  # a negative shipping line lowered the total
+        ("SHIPPING_FLAT_RATE", "1e400"),  # every priced cart a 500 (quantize_money cannot hold it)
+        ("FREE_SHIPPING_THRESHOLD", "1e12"),  # more digits than an order column has
+        ("SHIPPING_FLAT_RATE", "4.999"),  # not whole cents
         ("SENTRY_TRACES_SAMPLE_RATE", "1.5"),
         ("LOG_LEVEL", "loud"),
         ("DB_PREPARE_THRESHOLD", "often"),
