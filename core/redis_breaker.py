@@ -9,8 +9,13 @@ throttle lets through and the health check reports as a 503. Then one operation 
 (the others still fail at once until it has answered); an answer closes the circuit, a timeout
 opens it for another `OPEN_SECONDS`.
 
-Only timeouts open it: a refused connection fails in microseconds anyway, and redis-py
-reconnects by itself after a connection the server closed. The connection class follows the
+Only timeouts open it (a read or write, a TCP connect to a blackholed address, a TLS handshake):
+a refused connection fails in microseconds anyway, and redis-py reconnects by itself after a
+connection the server closed. While it is open no new connection is made either: a stopped
+Redis's accept queue would fill with them, and then every connect would wait its timeout. Any
+reply closes it, an error reply too (NOSCRIPT after a restart is Redis answering). The
+threshold is one timeout: a stall of over 2 s (a fork for a snapshot, a failover) also opens it
+for 5 s, when the cache misses and the throttles let requests through. The connection class follows the
 URL's scheme (`connection_class_for`) and is wired in `backend/settings.py` through
 django-redis' `CONNECTION_POOL_KWARGS`; the throttle's Lua script runs on the same pool.
 """
@@ -22,6 +27,7 @@ import time
 
 from redis.connection import Connection, SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 OPEN_SECONDS = 5.0
@@ -39,8 +45,10 @@ class _CircuitBreaker:
     def _circuit(self) -> tuple:
         return (getattr(self, "host", None), getattr(self, "port", None), getattr(self, "path", None))
 
+    _circuit_probing = False  # this connection carries the half-open probe (and its handshake)
+
     def _circuit_check(self) -> None:
-        if not _open_until:  # the healthy path: no lock
+        if not _open_until or self._circuit_probing:  # the healthy path: no lock
             return
         circuit = self._circuit()
         with _lock:
@@ -51,12 +59,15 @@ class _CircuitBreaker:
             if now < until:
                 raise CircuitOpen(f"Redis at {self._describe()} timed out; next try in {until - now:.1f} s.")
             _open_until[circuit] = now + OPEN_SECONDS  # this operation is the one that tries again
+            self._circuit_probing = True
 
     def _circuit_trip(self) -> None:
+        self._circuit_probing = False
         with _lock:
             _open_until[self._circuit()] = time.monotonic() + OPEN_SECONDS
 
     def _circuit_close(self) -> None:
+        self._circuit_probing = False
         if _open_until:
             with _lock:
                 _open_until.pop(self._circuit(), None)
@@ -73,11 +84,28 @@ class _CircuitBreaker:
             self._circuit_trip()
             raise
 
+    def _connect(self):
+        # A new connection (TCP connect, TLS handshake) is an operation too: a blackholed address
+        # or a hung TLS server times out here, in the pool's get_connection(), before any send.
+        self._circuit_check()
+        try:
+            return super()._connect()
+        except (TimeoutError, RedisTimeoutError):  # the socket's (connect, TLS handshake) or redis-py's
+            self._circuit_trip()
+            raise
+
+    def disconnect(self, *args, **kwargs):
+        self._circuit_probing = False
+        return super().disconnect(*args, **kwargs)
+
     def read_response(self, *args, **kwargs):
         try:
             response = super().read_response(*args, **kwargs)
         except RedisTimeoutError:
             self._circuit_trip()
+            raise
+        except ResponseError:  # an error reply is an answer: the server is there
+            self._circuit_close()
             raise
         self._circuit_close()
         return response

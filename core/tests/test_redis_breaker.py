@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,8 +20,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django_redis.cache import RedisCache
+from redis.commands.core import Script
+from rest_framework.test import APIRequestFactory
 
 from core import redis_breaker
+from users import throttling
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -192,3 +196,138 @@ def test_with_redis_hung_the_catalogue_answers_after_one_timeout_not_one_per_ope
     assert [status for _, status, _ in outcome["answers"]] == [200, 200, 200, 200], outcome
     # One 2 s timeout in all (the first operation), then the circuit is open.
     assert outcome["seconds"] < 4.5, outcome
+
+
+@pytest.fixture
+def blackholed_redis_url():
+    """A Redis address whose SYNs are dropped (a firewalled / half-dead network path): a listener
+    with backlog 0 whose one accept-queue slot is already taken, so every connect() times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname())
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    filler.close()
+    listener.close()
+
+
+def test_a_connect_timeout_opens_the_circuit_too(blackholed_redis_url):
+    """A blackholed address: each operation waited its own connect timeout (5 x 0.3 s) and the
+    circuit never opened, as connect() runs in the pool's get_connection(), before any send."""
+    hung = _cache(blackholed_redis_url, timeout=0.3)
+    started = time.monotonic()
+    for n in range(5):
+        assert hung.get(f"k{n}") is None
+    waited = time.monotonic() - started
+    assert redis_breaker._open_until, "a connect timeout did not open the circuit"
+    assert waited < 0.6, f"5 operations took {waited:.2f} s"
+
+
+class _FiveAMinute(throttling.SharedWindowThrottle):
+    rate = "5/min"
+    scope = "audit"
+
+    def get_cache_key(self, request, view):
+        return "throttle_audit_probe"
+
+
+@pytest.mark.redis
+def test_an_error_reply_to_the_probe_closes_the_circuit(monkeypatch):
+    """After a Redis restart (or failover, SCRIPT FLUSH) the throttle's first EVALSHA answers
+    NOSCRIPT. When that EVALSHA is the half-open probe, read_response raises ResponseError, so
+    the circuit is not closed although Redis answered, and the probe has re-armed it for
+    OPEN_SECONDS: Script's SCRIPT LOAD right after fails with CircuitOpen, the throttle lets the
+    request through uncounted, and every other operation in the process misses for another
+    OPEN_SECONDS while Redis is healthy.
+
+    Before, the circuit stayed open and nothing was counted."""
+    # A script body this Redis has never seen: the NOSCRIPT a restarted Redis answers, without
+    # flushing the server-wide script cache (another job uses this Redis).
+    fresh = Script(None, throttling._SLIDING_WINDOW.script + f"\n-- {uuid.uuid4().hex}".encode())
+    monkeypatch.setattr(throttling, "_SLIDING_WINDOW", fresh)
+    client = cache.client.get_client()
+    client.ping()  # a connected idle connection in the pool, as under steady traffic
+    pool = client.connection_pool
+    circuit = (pool.connection_kwargs["host"], pool.connection_kwargs["port"], None)
+    redis_breaker._open_until[circuit] = time.monotonic() - 1  # open, due for its probe
+
+    assert _FiveAMinute().allow_request(APIRequestFactory().get("/api/products/"), None) is True
+
+    assert redis_breaker._open_until == {}, "Redis answered the probe, the circuit is still open"
+    assert client.zcard(cache.make_key("throttle_audit_probe")) == 1
+
+
+def test_a_hung_tls_redis_costs_one_timeout_not_one_per_operation(hung_redis_url):
+    """rediss://: every operation after the first opens a new connection (the timed-out one was
+    dropped), whose TLS handshake hangs inside connect(), before send_packed_command() checks the
+    circuit; the handshake's timeout is never recorded either.
+    Before: 5 x 0.3 s, and the circuit never opened."""
+    hung = _cache(hung_redis_url.replace("redis://", "rediss://") + "?ssl_cert_reqs=none", timeout=0.3)
+    started = time.monotonic()
+    for n in range(5):
+        assert hung.get(f"k{n}") is None
+    waited = time.monotonic() - started
+    assert redis_breaker._open_until, "a TLS handshake timeout did not open the circuit"
+    assert waited < 0.6, f"5 operations took {waited:.2f} s"
+
+
+@pytest.fixture
+def stopped_redis_url(tmp_path):
+    """A real redis-server, then SIGSTOPped: the kernel still completes TCP handshakes into its
+    accept queue (tcp-backlog), nothing answers. The motivating 'hung Redis'."""
+    import shutil
+    import signal
+    import subprocess
+
+    if not shutil.which("redis-server"):
+        pytest.skip("no redis-server binary")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--tcp-backlog",
+            "32",
+            "--dir",
+            str(tmp_path),
+        ],  # fmt: skip
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    url = f"redis://127.0.0.1:{port}/0"
+    proc.send_signal(signal.SIGSTOP)
+    yield url
+    proc.send_signal(signal.SIGCONT)
+    proc.kill()
+    proc.wait()
+
+
+def test_while_open_operations_do_not_open_a_connection_each(stopped_redis_url):
+    """While the circuit is open each operation still opens a new TCP connection (the pool's
+    get_connection() connects before send_packed_command() checks the circuit; the CircuitOpen
+    then makes redis-py drop it). A hung Redis never accepts them, so they fill its accept
+    queue (tcp-backlog, 511 by default, shared by every client process); from then on every
+    connect waits SOCKET_CONNECT_TIMEOUT, which the breaker neither records nor prevents.
+    Before (backlog 32): ~33 fast failures, then 0.3 s per operation (~20 s for 100)."""
+    hung = _cache(stopped_redis_url, timeout=0.3)
+    started = time.monotonic()
+    for n in range(100):
+        hung.get(f"k{n}")
+        if time.monotonic() - started > 3:
+            break
+    done, waited = n + 1, time.monotonic() - started
+    assert (done, waited < 1.0) == (100, True), f"{done} operations took {waited:.2f} s"
