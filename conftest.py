@@ -196,6 +196,31 @@ def loopback_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[Thre
 
 
 @pytest.fixture
+def silent_redis_url() -> Iterator[str]:
+    """A redis:// URL whose server accepts connections and never says a word: a hung Redis
+    (stopped with its port open, a half-dead network path)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+
+    def accept_and_say_nothing():
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    try:
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+@pytest.fixture
 def auth_client(user) -> APIClient:
     return client_for(user)
 

@@ -291,6 +291,18 @@ def _lose_the_next_refund_answer(monkeypatch):
     monkeypatch.setattr(gateway, "create_refund", refunded_then_timed_out)
 
 
+def _answer_refunds_pending(monkeypatch):
+    """Stripe makes each refund but answers it `pending` (confirmed later by charge.refunded)."""
+    real = gateway.create_refund
+
+    def pending_refund(**kwargs):
+        refund = real(**kwargs)
+        refund.status = "pending"
+        return refund
+
+    monkeypatch.setattr(gateway, "create_refund", pending_refund)
+
+
 def _stripe_total_refunded_minor(order) -> int:
     payment = Payment.objects.get(order=order, provider=Payment.Provider.STRIPE)
     return sum(int(r.amount) for r in gateway.list_refunds(payment.payment_intent_id))
@@ -387,14 +399,7 @@ def test_a_topped_up_line_is_confirmed_once_both_its_refunds_are(
     _lose_the_next_refund_answer(monkeypatch)
     assert auth_client.post(url(order.pk, line_product.pk), {"reason": "x"}).status_code == 502
     assert auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"}).status_code == 200
-    real_create_refund = gateway.create_refund
-
-    def pending_refund(**kwargs):
-        refund = real_create_refund(**kwargs)
-        refund.status = "pending"
-        return refund
-
-    monkeypatch.setattr(gateway, "create_refund", pending_refund)
+    _answer_refunds_pending(monkeypatch)
     assert auth_client.post(url(order.pk, line_product.pk), {"reason": "x"}).status_code == 200
     line_product.refresh_from_db()
     assert line_product.status == ItemStatus.REFUND_REQUESTED  # the 5.00 top-up is pending
@@ -487,14 +492,7 @@ def test_pending_refund_waits_for_stripe_then_settles(user, product, cheap, monk
     (through `order_item_mark_refunded`) confirms it."""
     order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))
     line_product, line_cheap = items_of(order)
-    real_create_refund = gateway.create_refund
-
-    def pending_refund(**kwargs):
-        refund = real_create_refund(**kwargs)
-        refund.status = "pending"
-        return refund
-
-    monkeypatch.setattr(gateway, "create_refund", pending_refund)
+    _answer_refunds_pending(monkeypatch)
 
     services.order_item_cancel(order_id=order.pk, item_id=line_cheap.pk, user=user, reason="late")
     line_cheap.refresh_from_db()
