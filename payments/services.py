@@ -326,13 +326,14 @@ def payment_refund_create(
 def _refund_record(*, payment: Payment, stripe_refund, order_item, reason: str) -> Refund:
     """Our Refund for one of Stripe's, counted once in the payment's refunded total."""
     refunded = from_minor_units(_stripe_refund_minor(stripe_refund), payment.currency)
+    status = _refund_status(stripe_refund.status)
     refund, created = Refund.objects.get_or_create(
         stripe_refund_id=stripe_refund.id,
         defaults={
             "payment": payment,
             "order_item": order_item,
             "amount": refunded,
-            "status": _refund_status(stripe_refund.status),
+            "status": status,
             "reason": reason[:500],
         },
     )
@@ -351,8 +352,8 @@ def _refund_record(*, payment: Payment, stripe_refund, order_item, reason: str) 
         refund.order_item = order_item
         refund.reason = reason[:500]
         changed += ["order_item", "reason"]
-    if refund.status != _refund_status(stripe_refund.status):
-        refund.status = _refund_status(stripe_refund.status)  # recorded pending, Stripe has moved on
+    if refund.status != status:
+        refund.status = status  # recorded pending, Stripe has moved on
         changed.append("status")
     if changed:
         refund.save(update_fields=changed)

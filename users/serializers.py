@@ -126,6 +126,16 @@ def _outstanding_token_lock(token: RefreshToken) -> None:
     list(OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("id", flat=True))
 
 
+def _locked_refresh_token(raw: str) -> RefreshToken:
+    """The refresh token (simplejwt's checks: signature, expiry, type, blacklist), with its
+    outstanding-token row locked and its blacklist checked again under the lock: a refresh or
+    logout that held the lock before us has blacklisted it (TokenError)."""
+    refresh = RefreshToken(raw)
+    _outstanding_token_lock(refresh)
+    refresh.check_blacklist()
+    return refresh
+
+
 def _rotated_jti(jti: str) -> str:
     """The jti a rotation gives the new refresh token: derived from the old one's, so a repeat of
     the rotation can find the token it made."""
@@ -147,14 +157,9 @@ class RefreshSerializer(TokenRefreshSerializer):
 
     def validate(self, attrs):
         raw = attrs["refresh"]
-        try:
-            refresh = RefreshToken(raw)
-        except TokenError as refused:
-            return self._repeat_of_rotation(raw, refused)
         with transaction.atomic():
-            _outstanding_token_lock(refresh)
             try:
-                refresh.check_blacklist()  # a rotation that held the lock before us
+                refresh = _locked_refresh_token(raw)
             except TokenError as refused:
                 return self._repeat_of_rotation(raw, refused)
             self._active_user(refresh)
@@ -227,23 +232,15 @@ class LogoutSerializer(TokenBlacklistSerializer):
         raw = attrs["refresh"]
         with transaction.atomic():
             try:
-                refresh = self._locked(raw)
+                refresh = _locked_refresh_token(raw)
             except TokenError:
                 # Rotated before this logout came, or while it waited for the lock.
                 successor = _unused_successor(raw)
                 if successor is None:
                     raise
-                refresh = self._locked(successor.token)
+                refresh = _locked_refresh_token(successor.token)
             refresh.blacklist()
         return {}
-
-    def _locked(self, raw: str) -> RefreshToken:
-        """The token with its outstanding-token row locked, checked again under the lock (a
-        refresh or logout that held it before us blacklisted it)."""
-        refresh = self.token_class(raw)
-        _outstanding_token_lock(refresh)
-        refresh.check_blacklist()
-        return refresh
 
 
 class VerifySerializer(TokenVerifySerializer):
