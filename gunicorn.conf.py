@@ -89,12 +89,9 @@ class JsonAccessLogger(Logger):
 
     def setup(self, cfg):
         super().setup(cfg)
-        from core.logging import RedactingJsonFormatter  # the app's formatter: imports Django
+        from core.logging import JSON_FORMAT, JSON_RENAME_FIELDS, RedactingJsonFormatter  # imports Django
 
-        formatter = RedactingJsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        )
+        formatter = RedactingJsonFormatter(JSON_FORMAT, rename_fields=JSON_RENAME_FIELDS)
         for handler in self.error_log.handlers:
             handler.setFormatter(formatter)
 

@@ -15,6 +15,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from core.logging import JSON_FORMAT, JSON_RENAME_FIELDS
 from core.money import minor_unit_exponent
 from core.redis_breaker import connection_class_for
 
@@ -554,8 +555,8 @@ LOGGING = {
         "json": {
             # JSON, with passwords, tokens and Authorization values masked (core/logging.py).
             "()": "core.logging.RedactingJsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "fmt": JSON_FORMAT,
+            "rename_fields": JSON_RENAME_FIELDS,
         },
     },
     "handlers": {

@@ -18,6 +18,10 @@ from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
+# The fields of every JSON line (the app's LOGGING, gunicorn's own lines in gunicorn.conf.py).
+JSON_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+JSON_RENAME_FIELDS = {"asctime": "time", "levelname": "level", "name": "logger"}
+
 REDACTED = "[redacted]"
 
 # Field names whose values are never logged. `args`/`kwargs` are a Celery task's arguments
