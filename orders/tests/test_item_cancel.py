@@ -303,6 +303,20 @@ def _answer_refunds_pending(monkeypatch):
     monkeypatch.setattr(gateway, "create_refund", pending_refund)
 
 
+def _charge_refunded(order, edit=lambda data: data) -> None:
+    """Stripe's `charge.refunded` for the order's payment as its refunds stand on Stripe (each
+    listed refund passed through `edit`), synced the way the webhook does."""
+    payment = Payment.objects.get(order=order, provider=Payment.Provider.STRIPE)
+    listed = [edit(r.to_dict()) for r in gateway.list_refunds(payment.payment_intent_id)]
+    payment_refunds_sync(
+        payment_intent_id=payment.payment_intent_id,
+        amount_captured_minor=int(payment.amount_received * 100),
+        amount_refunded_minor=sum(int(data["amount"]) for data in listed),
+        currency=payment.currency,
+        refunds=listed,
+    )
+
+
 def _stripe_total_refunded_minor(order) -> int:
     payment = Payment.objects.get(order=order, provider=Payment.Provider.STRIPE)
     return sum(int(r.amount) for r in gateway.list_refunds(payment.payment_intent_id))
@@ -324,15 +338,7 @@ def test_a_line_cancel_retried_after_a_lost_refund_answer_refunds_the_line_once(
     assert auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"}).status_code == 502
     assert _stripe_total_refunded_minor(order) == 450  # Stripe did refund it
     if webhook_in_between:
-        payment = Payment.objects.get(order=order)
-        charge = [r.to_dict() for r in gateway.list_refunds(payment.payment_intent_id)]
-        payment_refunds_sync(
-            payment_intent_id=payment.payment_intent_id,
-            amount_captured_minor=5148,
-            amount_refunded_minor=450,
-            currency="usd",
-            refunds=charge,
-        )
+        _charge_refunded(order)
     assert auth_client.post(url(order.pk, line_third.pk), {"reason": "x"}).status_code == 200
 
     response = auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"})
@@ -366,14 +372,7 @@ def test_a_line_retried_once_it_became_the_last_also_gets_the_shipping_fee_back(
     assert _stripe_total_refunded_minor(order) == 3998  # Stripe did refund it
     assert auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"}).status_code == 200
     if webhook_in_between:
-        payment = Payment.objects.get(order=order)
-        payment_refunds_sync(
-            payment_intent_id=payment.payment_intent_id,
-            amount_captured_minor=4948,
-            amount_refunded_minor=3998 + 450,
-            currency="usd",
-            refunds=[r.to_dict() for r in gateway.list_refunds(payment.payment_intent_id)],
-        )
+        _charge_refunded(order)
 
     response = auth_client.post(url(order.pk, line_product.pk), {"reason": "x"})
 
@@ -395,7 +394,6 @@ def test_a_topped_up_line_is_confirmed_once_both_its_refunds_are(
 ):
     order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))  # paid 49.48
     line_product, line_cheap = items_of(order)
-    payment = Payment.objects.get(order=order)
     _lose_the_next_refund_answer(monkeypatch)
     assert auth_client.post(url(order.pk, line_product.pk), {"reason": "x"}).status_code == 502
     assert auth_client.post(url(order.pk, line_cheap.pk), {"reason": "x"}).status_code == 200
@@ -405,17 +403,10 @@ def test_a_topped_up_line_is_confirmed_once_both_its_refunds_are(
     assert line_product.status == ItemStatus.REFUND_REQUESTED  # the 5.00 top-up is pending
 
     def charge_refunded(top_up_status):
-        listed = [r.to_dict() for r in gateway.list_refunds(payment.payment_intent_id)]
-        for data in listed:
-            if data["amount"] == 500:
-                data["status"] = top_up_status
-        payment_refunds_sync(
-            payment_intent_id=payment.payment_intent_id,
-            amount_captured_minor=4948,
-            amount_refunded_minor=4948,
-            currency="usd",
-            refunds=listed,
-        )
+        def with_top_up_status(data):
+            return {**data, "status": top_up_status} if data["amount"] == 500 else data
+
+        _charge_refunded(order, with_top_up_status)
         line_product.refresh_from_db()
         return line_product.status
 
@@ -466,18 +457,10 @@ def test_a_retry_records_the_status_stripe_has_now(user, product, cheap, monkeyp
     # retried cancel takes Stripe's status, so the line is REFUNDED, not left waiting.
     order = pay_order(place_order(user, [(product, 2), (cheap, 1)]))
     _, line_cheap = items_of(order)
-    payment = Payment.objects.get(order=order)
     _lose_the_next_refund_answer(monkeypatch)
     with pytest.raises(PaymentProviderError):
         services.order_item_cancel(order_id=order.pk, item_id=line_cheap.pk, user=user, reason="x")
-    listed = [r.to_dict() for r in gateway.list_refunds(payment.payment_intent_id)]
-    payment_refunds_sync(
-        payment_intent_id=payment.payment_intent_id,
-        amount_captured_minor=4948,
-        amount_refunded_minor=450,
-        currency="usd",
-        refunds=[{**data, "status": "pending"} for data in listed],
-    )
+    _charge_refunded(order, lambda data: {**data, "status": "pending"})
     assert Refund.objects.get().status == Refund.Status.PENDING
 
     services.order_item_cancel(order_id=order.pk, item_id=line_cheap.pk, user=user, reason="x")
