@@ -37,7 +37,7 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def _working_database_url(tmp_path: Path) -> str:
+def working_database_url(tmp_path: Path) -> str:
     """A database the subprocess can reach: this run's PostgreSQL test database, or an SQLite file."""
     if connection.vendor == "postgresql":
         parts = urlsplit(os.environ["DATABASE_URL"])
@@ -47,7 +47,9 @@ def _working_database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'health.sqlite3'}"
 
 
-def _health_in_fresh_process(*, database_url: str, redis_url: str | None, path: str = "/api/health/") -> dict:
+def in_fresh_process(script: str, *args: str, database_url: str, redis_url: str | None) -> dict:
+    """Run `script` (it prints one JSON line last) in a new Python process with these services,
+    the app's other variables unset; its JSON."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -57,7 +59,7 @@ def _health_in_fresh_process(*, database_url: str, redis_url: str | None, path: 
     if redis_url:
         env["REDIS_URL"] = redis_url
     result = subprocess.run(
-        [sys.executable, "-c", SERVE_ONE_REQUEST, path],
+        [sys.executable, "-c", script, *args],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
@@ -66,6 +68,10 @@ def _health_in_fresh_process(*, database_url: str, redis_url: str | None, path: 
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _health_in_fresh_process(*, database_url: str, redis_url: str | None, path: str = "/api/health/") -> dict:
+    return in_fresh_process(SERVE_ONE_REQUEST, path, database_url=database_url, redis_url=redis_url)
 
 
 # --- in process ------------------------------------------------------------------------------------
@@ -123,7 +129,7 @@ def test_other_endpoints_answer_503_not_500_while_the_database_is_down():
 @pytest.mark.django_db
 def test_redis_down_answers_503(tmp_path):
     outcome = _health_in_fresh_process(
-        database_url=_working_database_url(tmp_path), redis_url=f"redis://127.0.0.1:{_closed_port()}/0"
+        database_url=working_database_url(tmp_path), redis_url=f"redis://127.0.0.1:{_closed_port()}/0"
     )
 
     assert outcome["status"] == 503
@@ -140,7 +146,7 @@ def test_a_redis_that_hangs_answers_503_within_the_platform_health_timeout(tmp_p
     # A Redis that accepts connections and never answers (stopped, a half-dead path): each cache
     # operation waits its 2 s socket timeout, and the check made three (6 s, over Render's 5 s).
     outcome = _health_in_fresh_process(
-        database_url=_working_database_url(tmp_path), redis_url=silent_redis_url
+        database_url=working_database_url(tmp_path), redis_url=silent_redis_url
     )
 
     assert outcome["status"] == 503
@@ -163,7 +169,7 @@ def test_both_down_names_both(tmp_path):
 @pytest.mark.django_db
 def test_health_checks_the_real_redis(tmp_path):
     outcome = _health_in_fresh_process(
-        database_url=_working_database_url(tmp_path), redis_url=settings.REDIS_URL
+        database_url=working_database_url(tmp_path), redis_url=settings.REDIS_URL
     )
 
     assert outcome["status"] == 200

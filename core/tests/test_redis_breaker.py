@@ -4,25 +4,21 @@ A real loopback server that accepts connections and never answers stands in for 
 the recovery test uses the real Redis.
 """
 
-import json
-import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django_redis.cache import RedisCache
 from redis.commands.core import Script
 from rest_framework.test import APIRequestFactory
 
 from core import redis_breaker
+from core.tests.test_health import in_fresh_process, working_database_url
 from users import throttling
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -141,34 +137,18 @@ print(json.dumps({"answers": answers, "seconds": time.monotonic() - started}))
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_with_redis_hung_the_catalogue_answers_after_one_timeout_not_one_per_operation(silent_redis_url):
+def test_with_redis_hung_the_catalogue_answers_after_one_timeout_not_one_per_operation(
+    tmp_path, silent_redis_url
+):
     # Each request waited out the 2 s socket timeout (8.1 s for these four); with the circuit open
     # after the first timeout, 2.2 s in all.
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SENTRY_DSN"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="backend.settings",
-        DATABASE_URL=urlunsplit(
-            (parts.scheme, parts.netloc, f"/{connection.settings_dict['NAME']}", parts.query, "")
-        ),
-        REDIS_URL=silent_redis_url,
-        LOG_LEVEL="CRITICAL",
-    )
     paths = ["/api/products/", "/api/web/products/", "/api/products/?search=x", "/api/categories/"]
-    result = subprocess.run(
-        [sys.executable, "-c", REQUESTS_UNDER_A_HUNG_REDIS, *paths],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    outcome = in_fresh_process(
+        REQUESTS_UNDER_A_HUNG_REDIS,
+        *paths,
+        database_url=working_database_url(tmp_path),
+        redis_url=silent_redis_url,
     )
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
 
     assert [status for _, status, _ in outcome["answers"]] == [200, 200, 200, 200], outcome
     # One 2 s timeout in all (the first operation), then the circuit is open.
@@ -250,7 +230,6 @@ def stopped_redis_url(tmp_path):
     accept queue (tcp-backlog), nothing answers. The motivating 'hung Redis'."""
     import shutil
     import signal
-    import subprocess
 
     if not shutil.which("redis-server"):
         pytest.skip("no redis-server binary")
