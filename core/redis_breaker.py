@@ -15,9 +15,11 @@ connection the server closed. While it is open no new connection is made either:
 Redis's accept queue would fill with them, and then every connect would wait its timeout. Any
 reply closes it, an error reply too (NOSCRIPT after a restart is Redis answering). The
 threshold is one timeout: a stall of over 2 s (a fork for a snapshot, a failover) also opens it
-for 5 s, when the cache misses and the throttles let requests through. The connection class follows the
-URL's scheme (`connection_class_for`) and is wired in `backend/settings.py` through
-django-redis' `CONNECTION_POOL_KWARGS`; the throttle's Lua script runs on the same pool.
+for 5 s, when the cache misses and the throttles let requests through.
+
+The connection class follows the URL's scheme (`connection_class_for`) and is wired in
+`backend/settings.py` through django-redis' `CONNECTION_POOL_KWARGS`; the throttle's Lua script
+runs on the same pool.
 """
 
 from __future__ import annotations
@@ -42,10 +44,10 @@ class CircuitOpen(RedisConnectionError):
 
 
 class _CircuitBreaker:
+    _circuit_probing = False  # this connection carries the half-open probe (and its handshake)
+
     def _circuit(self) -> tuple:
         return (getattr(self, "host", None), getattr(self, "port", None), getattr(self, "path", None))
-
-    _circuit_probing = False  # this connection carries the half-open probe (and its handshake)
 
     def _circuit_check(self) -> None:
         if not _open_until or self._circuit_probing:  # the healthy path: no lock
