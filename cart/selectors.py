@@ -31,9 +31,13 @@ def cart_prefetch(*, cart: Cart) -> Cart:
 
 def cart_products_variants(*, cart: Cart, user) -> Cart:
     """Load the variants the line products show (`product.variants` / `options` of the canonical
-    cart output) for every line at once: one query, whatever the number of lines. Only the
-    canonical output needs them; the storefront face and checkout skip it."""
-    product_selectors.product_variants_attach([item.product for item in cart.items.all()], user=user)
+    cart output) for every line at once: one query, whatever the number of lines, and none for
+    lines whose product came with them (`cart_read`). Only the canonical output needs them; the
+    storefront face and checkout skip it."""
+    product_selectors.product_variants_attach(
+        [item.product for item in cart.items.all() if not product_selectors.variants_listed(item.product)],
+        user=user,
+    )
     return cart
 
 
@@ -66,26 +70,35 @@ READ_COLUMNS = (
 )
 
 
-# The lines of a user's cart as a read shows them, compiled once (core.prepared).
-_CART_LINES = PreparedQuery(
-    lambda user_id: (
-        cart_items_queryset()
-        .filter(cart__user_id=user_id)
-        .select_related("cart__promotion")
-        .only(*READ_COLUMNS)
-    )
-)
+def _cart_lines(staff: bool) -> PreparedQuery:
+    def build(user_id):
+        lines = (
+            cart_items_queryset()
+            .filter(cart__user_id=user_id)
+            .select_related("cart__promotion")
+            .only(*READ_COLUMNS)
+        )
+        return product_selectors.variants_inline(lines, staff=staff, product_ref="product_id")
+
+    return PreparedQuery(build)
+
+
+# The lines of a user's cart as a read shows them, compiled once (core.prepared): for a staff
+# reader, for everybody else.
+_CART_LINES = {True: _cart_lines(True), False: _cart_lines(False)}
 
 
 def cart_read(*, user) -> Cart:
     """`cart_detail` for a read, in one query when the cart has lines: the lines with their cart
-    (and its coupon), products, categories and variants joined in, its SQL compiled once. An
-    empty (or missing) cart takes one more query (the cart alone; created on first use)."""
-    items = _CART_LINES(user.pk)
+    (and its coupon), products, categories and variant joined in, and on PostgreSQL the variants
+    each line's product shows (`variants_inline`), its SQL compiled once. An empty (or missing)
+    cart takes one more query (the cart alone; created on first use)."""
+    items = _CART_LINES[product_selectors.reader_is_staff(user)](user.pk)
     if items:
         cart = items[0].cart
         for item in items:
             item.cart = cart  # one cart object for every line, as a prefetch gives
+        product_selectors.variants_take(items, user=user, product=lambda item: item.product)
     else:
         cart = Cart.objects.select_related("promotion").filter(user=user).first()
         if cart is None:

@@ -8,14 +8,29 @@ recursive SQL query per request.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.postgres.aggregates import JSONBAgg
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models import BigIntegerField, Count, F, FilteredRelation, Max, Min, Prefetch, Q, QuerySet
+from django.db import connection, connections
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    F,
+    FilteredRelation,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+)
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, JSONObject
 
 from core.ids import as_id
 from core.prepared import CompiledCount, PreparedQuery, QueryMemo
@@ -255,6 +270,78 @@ def product_variants_attach(products: Iterable[Product], *, user) -> None:
         _list_variants(product, by_product.get(product.pk, []))
 
 
+# The column `variants_inline` adds: the row's product's shown variants as one JSON array.
+_VARIANTS_JSON = "_shown_variants_json"
+
+
+def _variants_json(*, staff: bool, product_ref: str) -> Subquery:
+    """The variants `staff` may see of the product whose id is the outer query's `product_ref`, in
+    id order, as a JSON array of objects keyed by attname (the price as text, so it stays exact);
+    NULL when there are none."""
+    variants = ProductVariant.objects.filter(product_id=OuterRef(product_ref))
+    if not staff:
+        variants = variants.filter(is_active=True)
+    shown = {attname: attname for attname in _VARIANT_ATTNAMES if attname != "product_id"}
+    shown["price"] = Cast("price", TextField())
+    return Subquery(
+        variants.order_by()
+        .values("product_id")
+        .annotate(shown=JSONBAgg(JSONObject(**shown), order_by="id"))
+        .values("shown")
+    )
+
+
+def variants_inline(queryset: QuerySet, *, staff: bool, product_ref: str = "pk") -> QuerySet:
+    """`queryset` with the variants a reader sees (all of them for staff, else the active ones) of
+    each row's product (`product_ref`: the path to the product's id from the row) as one more
+    column, so the rows and their variants come from one query: one round trip fewer than
+    `product_variants_attach`, and on a threaded worker a round trip is most of what a small query
+    costs (docs/bench.md, eighth look). PostgreSQL only (`JSONB_AGG`); on other databases
+    `queryset` is returned as it is and `variants_take` reads the variants with
+    `product_variants_attach`."""
+    if connections[queryset.db].vendor != "postgresql":
+        return queryset
+    return queryset.annotate(**{_VARIANTS_JSON: _variants_json(staff=staff, product_ref=product_ref)})
+
+
+def variants_take(rows: list, *, user, product: Callable[[Any], Product] = lambda row: row) -> None:
+    """Give each row's product (`product(row)`) its `listed_variants`, as `product_variants_attach`
+    does: from the column `variants_inline` added to the rows (for a reader of `user`'s kind), or
+    else from one query."""
+    if not rows or _VARIANTS_JSON not in rows[0].__dict__:
+        product_variants_attach([product(row) for row in rows], user=user)
+        return
+    for row in rows:
+        owner = product(row)
+        db, owner_id = owner._state.db, owner.pk
+        shown = row.__dict__.pop(_VARIANTS_JSON) or ()
+        _list_variants(owner, [_variant_from_json(db, owner_id, item) for item in shown])
+
+
+_PRODUCT_ID_AT = _VARIANT_ATTNAMES.index("product_id")
+_PRICE_AT = _VARIANT_ATTNAMES.index("price")
+
+
+def _variant_from_json(db: str, product_id: int, item: dict) -> ProductVariant:
+    """The variant `from_db` builds from one object of `_variants_json`'s array (which leaves the
+    product's id out and carries the price as text)."""
+    values = [item.get(attname) for attname in _VARIANT_ATTNAMES]
+    values[_PRODUCT_ID_AT] = product_id
+    values[_PRICE_AT] = Decimal(values[_PRICE_AT])
+    return ProductVariant.from_db(db, _VARIANT_ATTNAMES, values)
+
+
+def reader_is_staff(user) -> bool:
+    """Whether `user` (None or anonymous included) reads the catalog as staff: inactive products
+    and variants too."""
+    return _is_staff(user)
+
+
+def variants_listed(product: Product) -> bool:
+    """Whether `product` already has its `listed_variants` (from `variants_take` or an attach)."""
+    return VARIANTS_ATTR in product.__dict__
+
+
 def product_detail_queryset(*, user) -> QuerySet[Product]:
     """`product_visible_queryset` with the variants `user` may see prefetched (one more query)."""
     return product_visible_queryset(user=user).prefetch_related(product_variants_prefetch(user=user))
@@ -333,18 +420,27 @@ class ProductListSource:
         def build() -> QuerySet[Product]:  # only when this page is new to the thread
             # The COUNT's SQL is Django's compiled query (`CompiledCount`); values stay parameters.
             total_sql = RawSQL(*count.statement, BigIntegerField())  # noqa: S611
-            return self.queryset().annotate(**{_TOTAL: total_sql})[start:stop]
+            return self._with_variants(self.queryset().annotate(**{_TOTAL: total_sql}))[start:stop]
 
         rows = _LIST_SQL.rows(("total", *self._key, start, stop), build)
         total = None
         for product in rows:
             total = product.__dict__.pop(_TOTAL)
+        variants_take(rows, user=self._user)
         return rows, total
 
     def __getitem__(self, index: slice) -> list[Product]:
         if not isinstance(index, slice) or index.step is not None:
             raise TypeError("ProductListSource takes a [start:stop] slice.")
-        return _LIST_SQL.rows((*self._key, index.start, index.stop), lambda: self.queryset()[index])
+        rows = _LIST_SQL.rows(
+            (*self._key, index.start, index.stop), lambda: self._with_variants(self.queryset())[index]
+        )
+        variants_take(rows, user=self._user)
+        return rows
+
+    def _with_variants(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
+        # Whether the reader is staff is part of `self._key`, so the memoised SQL fits the reader.
+        return variants_inline(queryset, staff=_is_staff(self._user))
 
 
 def product_storefront_rows(

@@ -109,11 +109,11 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     @method_decorator(cache_anonymous)
     def list(self, request, *args, **kwargs):
-        # The filtered catalog with its SQL compiled once per filter set (`ProductListSource`).
+        # The filtered catalog with its SQL compiled once per filter set, each product with its
+        # variants (`ProductListSource`).
         page = self.paginate_queryset(
             selectors.ProductListSource(filters=request.query_params, user=request.user)
         )
-        selectors.product_variants_attach(page, user=request.user)
         # The plain-dict fast path (equal to ProductOutputSerializer's output, pinned by a test).
         tz = current_timezone()
         return self.get_paginated_response([product_output(product, request, tz) for product in page])

@@ -25,6 +25,7 @@ from products.serializers import (
     product_output,
     wishlist_item_output,
 )
+from products.tests.queries import variants_queries
 
 from .factories import CategoryFactory, ProductFactory, ProductVariantFactory, WishlistItemFactory
 
@@ -183,16 +184,51 @@ def test_variants_attach_equals_the_prefetch(catalog, staff_user, staff, django_
     selectors.product_variants_attach([], user=user)  # nothing to read: no query, no error
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("staff", [False, True])
+def test_variants_inline_equals_the_attach(catalog, staff_user, staff, django_assert_num_queries):
+    """On PostgreSQL the list page and the cart read take their products' variants from a JSON
+    column of their own query (`variants_inline`, `variants_take`): the same variants in the same
+    order, field for field (prices exact, options as stored), the product cached on each, `[]` for
+    a product with none visible, and the same output as `product_variants_attach` gives."""
+    user = staff_user if staff else None
+    ProductVariantFactory(product=catalog[1], sku="MUG-OFF", options={"Size": "XXL"}, is_active=False)
+    ProductVariantFactory(
+        product=catalog[1], sku="MUG-Ü", options={"Größe": "ß", "a": ["x", 1.5]}, price=Decimal("12345678.90")
+    )
+    catalog[2].variants.update(is_active=False)
+    queryset = selectors.product_visible_queryset(user=staff_user).filter(pk__in=[p.pk for p in catalog])
+    attached = list(queryset.order_by("id"))
+    selectors.product_variants_attach(attached, user=user)
+    with django_assert_num_queries(1):
+        inline = list(selectors.variants_inline(queryset, staff=staff).order_by("id"))
+        selectors.variants_take(inline, user=user)
+    shown = selectors.VARIANT_SHOWN_COLUMNS
+    with django_assert_num_queries(0):
+        for left, right in zip(attached, inline, strict=True):
+            assert [[getattr(v, name) for name in shown] for v in left.listed_variants] == [
+                [getattr(v, name) for name in shown] for v in right.listed_variants
+            ]
+            prices = [str(v.price) for v in right.listed_variants]
+            assert [str(v.price) for v in left.listed_variants] == prices
+            assert all(v.product is right for v in right.listed_variants)  # cached
+            assert product_output(left, None) == product_output(right, None)
+            assert "_shown_variants_json" not in right.__dict__
+    assert (inline[2].listed_variants == []) == (not staff)
+    assert len(inline[1].listed_variants) == (3 if staff else 2)
+
+
 @pytest.mark.parametrize("who", ["anonymous", "staff"])
 def test_reads_load_nothing_lazily(catalog, api_client, staff_client, who, django_assert_num_queries):
     """The reads load only the shown columns (`product_read_queryset`): a field the output reads
     but the query deferred would cost a query per product. Detail: one query, the product with its
-    category and variants (staff: + the user). List: the page with its total, the variants."""
+    category and variants (staff: + the user). List: the page with its total, the variants (inside
+    the page on PostgreSQL)."""
     client = staff_client if who == "staff" else api_client
     extra = 1 if who == "staff" else 0
     with django_assert_num_queries(1 + extra):
         assert client.get(f"/api/products/{catalog[0].pk}/").status_code == 200
-    with django_assert_num_queries(2 + extra):
+    with django_assert_num_queries(1 + variants_queries() + extra):
         assert len(client.get("/api/products/").json()["results"]) == 2 + extra
 
 
