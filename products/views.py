@@ -346,8 +346,9 @@ class WishlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return selectors.wishlist_item_list(user=self.request.user)
 
     def list(self, request, *args, **kwargs):
-        items = list(self.get_queryset())
-        selectors.product_variants_attach([item.product for item in items], user=None)
+        # Customers' variants (the active ones) whoever reads, inside the rows' query on PostgreSQL.
+        items = list(selectors.variants_inline(self.get_queryset(), staff=False, product_ref="product_id"))
+        selectors.variants_take(items, user=None, product=lambda item: item.product)
         tz = current_timezone()
         return Response([wishlist_item_output(item, request, tz) for item in items])
 

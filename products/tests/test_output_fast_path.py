@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework.fields import DateTimeField
 from rest_framework.renderers import JSONRenderer
 
+from conftest import client_for
 from products import selectors
 from products.models import Product
 from products.serializers import (
@@ -128,6 +129,25 @@ def test_wishlist_item_output_equals_the_serializer(catalog, user):
             wishlist_item_output(item, request),
             WishlistItemOutputSerializer(item, context={"request": request}).data,
         )
+
+
+@pytest.mark.parametrize("who", ["customer", "staff"])
+def test_http_wishlist_bytes_equal_the_serializer(catalog, user, staff_user, who):
+    """`GET /api/products/wishlist/` (its variants inside the rows' query on PostgreSQL) answers
+    the bytes the serializer gives over the prefetch: customers' variants for staff too."""
+    owner = staff_user if who == "staff" else user
+    for product in catalog[:2]:
+        WishlistItemFactory(user=owner, product=product)
+    response = client_for(owner).get("/api/products/wishlist/")
+    assert response.status_code == 200
+    items = list(
+        selectors.wishlist_item_list(user=owner).prefetch_related(
+            selectors.product_variants_prefetch(user=None, lookup="product__variants")
+        )
+    )
+    reference = WishlistItemOutputSerializer(items, many=True, context={"request": response.wsgi_request})
+    assert response.content == rendered(reference.data)
+    assert [len(row["product"]["variants"]) for row in response.json()] == [1, 3]  # newest first
 
 
 def _reference_detail(response, user):
