@@ -420,7 +420,7 @@ class ProductListSource:
         def build() -> QuerySet[Product]:  # only when this page is new to the thread
             # The COUNT's SQL is Django's compiled query (`CompiledCount`); values stay parameters.
             total_sql = RawSQL(*count.statement, BigIntegerField())  # noqa: S611
-            return self._with_variants(self.queryset().annotate(**{_TOTAL: total_sql}))[start:stop]
+            return self._with_variants(self.queryset().annotate(**{_TOTAL: total_sql}), start)[start:stop]
 
         rows = _LIST_SQL.rows(("total", *self._key, start, stop), build)
         total = None
@@ -432,14 +432,19 @@ class ProductListSource:
     def __getitem__(self, index: slice) -> list[Product]:
         if not isinstance(index, slice) or index.step is not None:
             raise TypeError("ProductListSource takes a [start:stop] slice.")
-        rows = _LIST_SQL.rows(
-            (*self._key, index.start, index.stop), lambda: self._with_variants(self.queryset())[index]
-        )
+        key = (*self._key, index.start, index.stop)
+        rows = _LIST_SQL.rows(key, lambda: self._with_variants(self.queryset(), index.start)[index])
         variants_take(rows, user=self._user)
         return rows
 
-    def _with_variants(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
-        # Whether the reader is staff is part of `self._key`, so the memoised SQL fits the reader.
+    def _with_variants(self, queryset: QuerySet[Product], start: int | None) -> QuerySet[Product]:
+        # The first page only: PostgreSQL computes a select-list subquery for every row an OFFSET
+        # skips too (the projection sits below the Limit), so a deep page would aggregate the
+        # variants of all the products before it; later pages read them in one more query
+        # (`variants_take` falls back to `product_variants_attach`). Whether the reader is staff
+        # is part of `self._key`, so the memoised SQL fits the reader.
+        if start:
+            return queryset
         return variants_inline(queryset, staff=_is_staff(self._user))
 
 
