@@ -13,7 +13,8 @@ Only timeouts open it (a read or write, a TCP connect to a blackholed address, a
 a refused connection fails in microseconds anyway, and redis-py reconnects by itself after a
 connection the server closed. While it is open no new connection is made either: a stopped
 Redis's accept queue would fill with them, and then every connect would wait its timeout. Any
-reply closes it, an error reply too (NOSCRIPT after a restart is Redis answering). The
+reply closes it, an error reply too (NOSCRIPT after a restart is Redis answering); a reply that
+is not Redis' protocol at all is a `NotRedis` connection error, which leaves it as it is. The
 threshold is one timeout: a stall of over 2 s (a fork for a snapshot, a failover) also opens it
 for 5 s, when the cache misses and the throttles let requests through.
 
@@ -29,7 +30,7 @@ import time
 
 from redis.connection import Connection, SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import InvalidResponse, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 OPEN_SECONDS = 5.0
@@ -41,6 +42,14 @@ _lock = threading.Lock()
 
 class CircuitOpen(RedisConnectionError):
     """Redis timed out moments ago; this operation is not sent."""
+
+
+class NotRedis(RedisConnectionError):
+    """The server at the cache's address answered, but not in Redis' protocol (an HTTP or
+    TLS-only endpoint behind a plain redis:// URL). redis-py raises `InvalidResponse`, which
+    django-redis' IGNORE_EXCEPTIONS does not cover (every cached request was a 500); as a
+    `ConnectionError` it degrades like an unreachable Redis: a miss, a throttle let through, a
+    503 from the health check."""
 
 
 class _CircuitBreaker:
@@ -109,6 +118,8 @@ class _CircuitBreaker:
         except ResponseError:  # an error reply is an answer: the server is there
             self._circuit_close()
             raise
+        except InvalidResponse as error:  # redis-py has already closed the connection
+            raise NotRedis(f"The server at {self._describe()} does not speak Redis: {error}") from error
         self._circuit_close()
         return response
 

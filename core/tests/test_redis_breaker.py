@@ -6,6 +6,7 @@ the recovery test uses the real Redis.
 
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -31,19 +32,19 @@ def closed_circuits():
     redis_breaker._open_until.clear()
 
 
+def _options(url: str, timeout: float) -> dict:
+    """The production cache's OPTIONS (backend/settings.py) with a shorter timeout."""
+    return {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "SOCKET_CONNECT_TIMEOUT": timeout,
+        "SOCKET_TIMEOUT": timeout,
+        "IGNORE_EXCEPTIONS": True,
+        "CONNECTION_POOL_KWARGS": {"connection_class": redis_breaker.connection_class_for(url)},
+    }
+
+
 def _cache(url: str, timeout: float) -> RedisCache:
-    return RedisCache(
-        url,
-        {
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": timeout,
-                "SOCKET_TIMEOUT": timeout,
-                "IGNORE_EXCEPTIONS": True,
-                "CONNECTION_POOL_KWARGS": {"connection_class": redis_breaker.connection_class_for(url)},
-            }
-        },
-    )
+    return RedisCache(url, {"OPTIONS": _options(url, timeout)})
 
 
 def _timed(operation) -> tuple[object, float]:
@@ -86,6 +87,68 @@ def test_only_timeouts_open_the_circuit(monkeypatch):
 
     assert refused.get("k") is None
     assert redis_breaker._open_until == {}
+
+
+@pytest.fixture
+def not_redis_url():
+    """A redis:// URL whose server answers every connection at once, but in HTTP (a plain URL
+    pointed at an HTTP or TLS-only endpoint): redis-py reads a reply it cannot parse."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def answer_in_http():
+        while True:
+            try:
+                conn = listener.accept()[0]
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+
+    threading.Thread(target=answer_in_http, daemon=True).start()
+    try:
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    finally:
+        listener.close()
+
+
+def test_a_server_that_does_not_speak_redis_is_a_connection_error(not_redis_url):
+    # redis-py's InvalidResponse is not among the errors django-redis ignores: every cached
+    # request was a 500. As NotRedis (a ConnectionError) it is a miss, like a refused connection.
+    wrong = _cache(not_redis_url, timeout=0.3)
+    assert [wrong.get("k"), wrong.get_many(["a", "b"]), wrong.set("k", 1)] == [None, {}, None]
+    with pytest.raises(redis_breaker.NotRedis):
+        wrong.client.get_client().get("k")
+    assert redis_breaker._open_until == {}  # it answers at once: nothing to wait out
+
+
+@pytest.mark.django_db
+def test_with_a_server_that_does_not_speak_redis_the_api_degrades_instead_of_500(
+    not_redis_url, settings, api_client, auth_client
+):
+    from products.tests.factories import ProductFactory  # noqa: PLC0415
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": not_redis_url,
+            "OPTIONS": _options(not_redis_url, timeout=0.3),
+        }
+    }
+    settings.CATALOG_CACHE_SECONDS = 300
+    product = ProductFactory()
+    anonymous, customer = api_client, auth_client
+    # The catalogue's cache lookups, and the access-token denylist every signed-in request reads.
+    assert anonymous.get("/api/products/").status_code == 200
+    assert anonymous.get(f"/api/products/{product.pk}/").status_code == 200
+    assert anonymous.get("/api/web/products/").status_code == 200
+    assert customer.get("/api/cart/").status_code == 200
+    assert anonymous.get("/api/health/").status_code == 503
 
 
 @pytest.mark.redis
