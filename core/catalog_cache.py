@@ -29,11 +29,14 @@ bumps the catalog version, which makes every entry stale.
 A version is a random token, not a counter: if the key is evicted or Redis restarts, the new
 token cannot collide with a version whose entries are still stored. When the cache cannot be
 read (Redis down with IGNORE_EXCEPTIONS), `catalog_version()` is None and callers skip the cache.
+A bump the cache did not take (a write committed while Redis did not answer) is retried by the
+writing process at its next catalog lookup or bump (`_unbumped`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from functools import wraps
 
@@ -64,8 +67,38 @@ def catalog_version(*, with_stock: bool = True) -> str | None:
     return ".".join(found[key] for key in keys)
 
 
+# Versions a commit could not replace (the cache did not take the write: Redis down, with
+# IGNORE_EXCEPTIONS). This process replaces them at its next catalog lookup or bump, so the
+# entries stored before the outage stop being served once Redis is back, instead of until they
+# expire. A process that ends before Redis comes back takes its list with it.
+_unbumped: set[str] = set()
+_unbumped_lock = threading.Lock()
+
+
 def _bump(key: str) -> None:
-    cache.set(key, uuid.uuid4().hex, None)
+    with _unbumped_lock:
+        keys = {key, *_unbumped}
+        _unbumped.clear()
+    _replace(keys)
+
+
+def _retry_unbumped() -> None:
+    with _unbumped_lock:
+        keys = set(_unbumped)
+        _unbumped.clear()
+    _replace(keys)
+
+
+def _replace(keys: set[str]) -> None:
+    """A new token for each version in `keys`; the ones the cache did not take (read back: a
+    failed write is silent) are kept for the next try."""
+    tokens = {key: uuid.uuid4().hex for key in keys}
+    cache.set_many(tokens, None)
+    stored = cache.get_many(list(tokens))
+    failed = {key for key, token in tokens.items() if stored.get(key) != token}
+    if failed:
+        with _unbumped_lock:
+            _unbumped.update(failed)
 
 
 def catalog_changed(*, stock_only: bool = False, using: str | None = None) -> None:
@@ -94,6 +127,8 @@ class CatalogEntry:
 def catalog_lookup(kind: str, text: str, *, with_stock: bool = True) -> CatalogEntry | None:
     """The entry `catalog:<kind>:<sha256(text)>` and the current versions, in one cache round trip
     while the versions exist; None when the cache cannot hold a version (callers skip it)."""
+    if _unbumped:  # a write while the cache was down: its versions first
+        _retry_unbumped()
     key = f"catalog:{kind}:" + hashlib.sha256(text.encode()).hexdigest()
     version_keys = _VERSION_KEYS[with_stock]
     found = cache.get_many([*version_keys, key])

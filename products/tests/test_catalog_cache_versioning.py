@@ -10,7 +10,7 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
@@ -281,3 +281,29 @@ def test_the_cache_is_skipped_when_it_cannot_hold_a_version(api_client, monkeypa
         assert api_client.get(detail(product.pk)).status_code == 200
     assert ctx.captured_queries
     assert cache.get(catalog_cache.VERSION_KEY) is None
+
+
+def test_a_write_while_the_cache_is_down_is_seen_once_it_is_back(api_client, staff_client, monkeypatch):
+    """A write that commits while Redis does not answer cannot replace the version (the cache
+    drops the write, IGNORE_EXCEPTIONS); when Redis comes back with its data, the entries stored
+    before would match the old version again. The writing process replaces it at its next lookup."""
+    product = ProductFactory(name="Lamp", price=Decimal("10.00"), stock=5)
+    assert assert_served_from_cache(api_client, detail(product.pk))["price"] == "10.00"
+    assert assert_served_from_cache(api_client, LIST)["results"][0]["price"] == "10.00"
+
+    backend = caches["default"]
+    with monkeypatch.context() as down:  # as django-redis answers with IGNORE_EXCEPTIONS on
+        down.setattr(backend, "set", lambda *args, **kwargs: None)
+        down.setattr(backend, "set_many", lambda *args, **kwargs: [])
+        down.setattr(backend, "add", lambda *args, **kwargs: False)
+        down.setattr(backend, "get", lambda key, default=None, **kwargs: default)
+        down.setattr(backend, "get_many", lambda keys, **kwargs: {})
+        assert staff_client.patch(detail(product.pk), {"price": "12.50"}, format="json").status_code == 200
+        assert api_client.get(detail(product.pk)).json()["price"] == "12.50"  # the view ran
+        assert catalog_cache._unbumped == {catalog_cache.VERSION_KEY}
+
+    # Redis is back, with the entries stored before the outage under the old version.
+    assert api_client.get(detail(product.pk)).json()["price"] == "12.50"
+    assert api_client.get(LIST).json()["results"][0]["price"] == "12.50"
+    assert catalog_cache._unbumped == set()
+    assert assert_served_from_cache(api_client, detail(product.pk))["price"] == "12.50"
