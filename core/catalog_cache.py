@@ -75,24 +75,14 @@ _unbumped: set[str] = set()
 _unbumped_lock = threading.Lock()
 
 
-def _bump(key: str) -> None:
+def _bump(*keys: str) -> None:
+    """A new token for each version in `keys` and each an earlier bump could not replace; the ones
+    the cache does not take (read back: a failed write is silent) are kept for the next try."""
     with _unbumped_lock:
-        keys = {key, *_unbumped}
+        tokens = {key: uuid.uuid4().hex for key in {*keys, *_unbumped}}
         _unbumped.clear()
-    _replace(keys)
-
-
-def _retry_unbumped() -> None:
-    with _unbumped_lock:
-        keys = set(_unbumped)
-        _unbumped.clear()
-    _replace(keys)
-
-
-def _replace(keys: set[str]) -> None:
-    """A new token for each version in `keys`; the ones the cache did not take (read back: a
-    failed write is silent) are kept for the next try."""
-    tokens = {key: uuid.uuid4().hex for key in keys}
+    if not tokens:
+        return
     cache.set_many(tokens, None)
     stored = cache.get_many(list(tokens))
     failed = {key for key, token in tokens.items() if stored.get(key) != token}
@@ -103,8 +93,8 @@ def _replace(keys: set[str]) -> None:
 
 def catalog_changed(*, stock_only: bool = False, using: str | None = None) -> None:
     """Invalidate the cached catalog when the current transaction commits (at once in autocommit):
-    every entry, or with `stock_only` only the entries that show stock. Cheap (one cache write),
-    so callers may call it on every write path."""
+    every entry, or with `stock_only` only the entries that show stock. Cheap (one cache write and
+    its read-back), so callers may call it on every write path."""
     key = STOCK_VERSION_KEY if stock_only else VERSION_KEY
     transaction.on_commit(lambda: _bump(key), using=using)
 
@@ -128,7 +118,7 @@ def catalog_lookup(kind: str, text: str, *, with_stock: bool = True) -> CatalogE
     """The entry `catalog:<kind>:<sha256(text)>` and the current versions, in one cache round trip
     while the versions exist; None when the cache cannot hold a version (callers skip it)."""
     if _unbumped:  # a write while the cache was down: its versions first
-        _retry_unbumped()
+        _bump()
     key = f"catalog:{kind}:" + hashlib.sha256(text.encode()).hexdigest()
     version_keys = _VERSION_KEYS[with_stock]
     found = cache.get_many([*version_keys, key])
