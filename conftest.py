@@ -195,27 +195,38 @@ def loopback_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[Thre
         thread.join(timeout=5)
 
 
-@pytest.fixture
-def silent_redis_url() -> Iterator[str]:
-    """A redis:// URL whose server accepts connections and never says a word: a hung Redis
-    (stopped with its port open, a half-dead network path)."""
+@contextmanager
+def loopback_redis_url(serve: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A redis:// URL whose server is a loopback listener handing each connection it accepts to
+    `serve` (on the accepting thread, so keep it short), for Redis faults a test needs."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
-    held: list[socket.socket] = []
 
-    def accept_and_say_nothing():
+    def accept():
         while True:
             try:
-                held.append(listener.accept()[0])
+                conn = listener.accept()[0]
             except OSError:
                 return
+            serve(conn)
 
-    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    threading.Thread(target=accept, daemon=True).start()
     try:
         yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
     finally:
         listener.close()
+
+
+@pytest.fixture
+def silent_redis_url() -> Iterator[str]:
+    """A redis:// URL whose server accepts connections and never says a word: a hung Redis
+    (stopped with its port open, a half-dead network path)."""
+    held: list[socket.socket] = []
+    try:
+        with loopback_redis_url(held.append) as url:
+            yield url
+    finally:
         for conn in held:
             conn.close()
 

@@ -6,7 +6,6 @@ the recovery test uses the real Redis.
 
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -18,6 +17,7 @@ from django_redis.cache import RedisCache
 from redis.commands.core import Script
 from rest_framework.test import APIRequestFactory
 
+from conftest import loopback_redis_url
 from core import redis_breaker
 from core.tests.test_health import in_fresh_process, working_database_url
 from users import throttling
@@ -89,32 +89,21 @@ def test_only_timeouts_open_the_circuit(monkeypatch):
     assert redis_breaker._open_until == {}
 
 
+def _answer_in_http(conn: socket.socket) -> None:
+    with conn:
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        except OSError:
+            pass
+
+
 @pytest.fixture
 def not_redis_url():
     """A redis:// URL whose server answers every connection at once, but in HTTP (a plain URL
     pointed at an HTTP or TLS-only endpoint): redis-py reads a reply it cannot parse."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-
-    def answer_in_http():
-        while True:
-            try:
-                conn = listener.accept()[0]
-            except OSError:
-                return
-            with conn:
-                try:
-                    conn.recv(65536)
-                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-                except OSError:
-                    pass
-
-    threading.Thread(target=answer_in_http, daemon=True).start()
-    try:
-        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
-    finally:
-        listener.close()
+    with loopback_redis_url(_answer_in_http) as url:
+        yield url
 
 
 def test_a_server_that_does_not_speak_redis_is_a_connection_error(not_redis_url):
