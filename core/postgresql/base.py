@@ -31,16 +31,33 @@ statement again, once. Statements run inside a transaction are not prepared: a r
 would abort the transaction and fail the request. (psycopg's `executemany` prepares its statement
 past this guard; nothing in the project calls it.)
 
+Timestamps (`timestamptz` columns): Django registers its own loader for them, a subclass of
+psycopg's pure-Python one (a subclass cannot be made of the compiled one), which parses the text in
+Python and then replaces the time zone with UTC: about 2 us per value against 0.15 us for
+psycopg's compiled loader, 40 values on a list page of 20. The session's time zone is UTC (Django
+sets it, `ensure_timezone`) whenever USE_TZ is on, and psycopg's compiled loader then gives the same
+datetimes, `tzinfo=datetime.UTC` included; so with USE_TZ, `TIME_ZONE` unset in the
+database settings and psycopg's compiled implementation, `UTCTimestamptzLoader` hands each value to
+that loader, and to Django's for any session whose time zone is not UTC (then both behave as
+Django's alone).
+
 Used for PostgreSQL URLs by `backend/settings.py` (`ENGINE = "core.postgresql"`).
 """
 
 from __future__ import annotations
 
+import datetime
 import select
+from functools import lru_cache
 
+import psycopg
+from django.conf import settings
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
 from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.backends.postgresql.psycopg_any import BaseTzLoader, get_adapters_template
 from psycopg import errors
+from psycopg.adapt import AdaptersMap, Loader
+from psycopg.pq import Format
 
 _POLL = getattr(select, "poll", None)
 _READY = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP if _POLL else 0
@@ -73,11 +90,60 @@ class PreparingCursor(ServerBindingCursor):
         return super().execute(query, params, prepare=prepare, binary=binary)
 
 
+TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
+# psycopg's own text loader for timestamptz: the compiled one with psycopg[binary] or psycopg[c].
+COMPILED_TIMESTAMPTZ_LOADER = (
+    psycopg.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    if psycopg.pq.__impl__ in ("c", "binary")
+    else None
+)
+
+
+class DjangoUTCLoader(BaseTzLoader):
+    """Django's loader for a UTC connection (what `register_tzloader(datetime.UTC)` makes)."""
+
+    timezone = datetime.UTC
+
+
+class UTCTimestamptzLoader(Loader):
+    """timestamptz -> aware datetime in UTC: psycopg's compiled loader on a session whose time zone
+    is UTC, Django's loader on any other (see the module's doc)."""
+
+    # Django's create_cursor compares this with the connection's zone and, when they differ,
+    # registers its own loader on the cursor.
+    timezone = datetime.UTC
+
+    def __init__(self, oid, context=None):
+        super().__init__(oid, context)
+        connection = self.connection
+        if connection is not None and connection.info.timezone is datetime.UTC:
+            loader = COMPILED_TIMESTAMPTZ_LOADER(oid, context)
+        else:
+            loader = DjangoUTCLoader(oid, context)
+        # psycopg's row loaders call `loader.load`: this instance's is the chosen loader's own
+        # method (the compiled one's: no Python frame per value).
+        self.load = loader.load
+
+    def load(self, data):  # replaced per instance in __init__; a Loader must define it
+        raise NotImplementedError
+
+
+@lru_cache
+def utc_adapters_template() -> AdaptersMap:
+    """Django's adapters (USE_TZ, UTC) with `UTCTimestamptzLoader` for timestamptz."""
+    adapters = AdaptersMap(get_adapters_template(True, datetime.UTC))
+    adapters.register_loader("timestamptz", UTCTimestamptzLoader)
+    return adapters
+
+
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):
     def get_connection_params(self):
         params = super().get_connection_params()
         if params.get("cursor_factory") is ServerBindingCursor:
             params["cursor_factory"] = PreparingCursor
+        utc = settings.USE_TZ and self.timezone is datetime.UTC
+        if utc and COMPILED_TIMESTAMPTZ_LOADER is not None:
+            params["context"] = utc_adapters_template()
         return params
 
     def close_if_health_check_failed(self):
