@@ -505,15 +505,18 @@ def render(
             "workers), "
             "the PostgreSQL backends of the bench databases, the load generator, helpers (localstripe, "
             "Redis), *other processes* (anything else on the machine: other people's work, so a large value "
-            "means the scenario was disturbed and its throughput is low by about that share), *unattributed* "
+            "means the scenario was disturbed and its throughput is low by about that share), *steal* (time "
+            "the hypervisor gave this virtual machine's cores to another guest while they had work: the "
+            "same kind of disturbance, from outside the machine; n/a in runs before it was recorded), "
+            "*unattributed* "
             "(busy time charged to no live process: interrupts, processes that came and went) and idle. "
             "*ms/request* is gunicorn CPU per request, the figure least sensitive to noise.\n"
         )
         w(
             "| scenario | wall s | gunicorn s | gunicorn ms/request | PostgreSQL s | load generator s "
-            "| helpers s | other processes s | unattributed s | idle s |"
+            "| helpers s | other processes s | steal s | unattributed s | idle s |"
         )
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for key, cpu, requests in cpu_rows:
             per = 1000 * cpu["server_s"] / requests if requests else None
             w(
@@ -521,7 +524,8 @@ def render(
                 f"{fmt(cpu.get('database_s'), 1)} | {fmt(cpu['loadgen_s'], 1)} | "
                 f"{fmt(cpu.get('helpers_s'), 1)} | "
                 f"{fmt(cpu.get('other_processes_s', cpu.get('other_s')), 1)} | "
-                f"{fmt(cpu.get('unattributed_s'), 1)} | {fmt(cpu['idle_s'], 1)} |"
+                f"{fmt(cpu.get('steal_s'), 1)} | {fmt(cpu.get('unattributed_s'), 1)} | "
+                f"{fmt(cpu['idle_s'], 1)} |"
             )
         w("")
     bg = results.get("background_load")

@@ -85,12 +85,13 @@ def psql(sql: str, database: str = "postgres") -> str:
     ).strip()
 
 
-def cpu_times() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine."""
+def cpu_times() -> tuple[int, int, int]:
+    """(busy, total, steal) jiffies of the whole machine. Steal is time the hypervisor gave this
+    virtual machine's cores to another guest while they had work: part of busy, and no process's."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]
     total = sum(fields[:8])
-    return total - idle, total
+    return total - idle, total, fields[7]
 
 
 def _all_process_ticks() -> dict[int, tuple[int, str]]:
@@ -120,7 +121,7 @@ class CpuMeter:
         self.server_pids = set(server_pids)
         self.helper_pids = set(helper_pids or [])
         self.wall = time.monotonic()
-        self.busy, _ = cpu_times()
+        self.busy, _, self.steal = cpu_times()
         self.processes = _all_process_ticks()
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.children = usage.ru_utime + usage.ru_stime
@@ -128,7 +129,8 @@ class CpuMeter:
     def stop(self) -> dict:
         ticks = os.sysconf("SC_CLK_TCK")
         wall = time.monotonic() - self.wall
-        busy = (cpu_times()[0] - self.busy) / ticks
+        busy, _, steal = cpu_times()
+        busy, steal = (busy - self.busy) / ticks, (steal - self.steal) / ticks
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         loadgen = usage.ru_utime + usage.ru_stime - self.children
         buckets = {"server": 0, "database": 0, "helpers": 0, "other_processes": 0}
@@ -160,7 +162,8 @@ class CpuMeter:
             "loadgen_s": round(loadgen, 2),
             "helpers_s": round(seconds["helpers"], 2),
             "other_processes_s": round(seconds["other_processes"], 2),
-            "unattributed_s": round(max(0.0, busy - attributed), 2),
+            "steal_s": round(steal, 2),
+            "unattributed_s": round(max(0.0, busy - steal - attributed), 2),
             "idle_s": round(max(0.0, wall * cores - busy), 2),
         }
 
@@ -996,9 +999,9 @@ def _raise_interrupt(*_) -> None:
 
 def background_load(seconds: float = 3.0) -> dict:
     """How busy the machine was just before the run (other people's work is noise here)."""
-    busy0, total0 = cpu_times()
+    busy0, total0, _ = cpu_times()
     time.sleep(seconds)
-    busy1, total1 = cpu_times()
+    busy1, total1, _ = cpu_times()
     pct = 100 * (busy1 - busy0) / max(1, total1 - total0)
     load = Path("/proc/loadavg").read_text().split()[:3]
     if pct > 15:
