@@ -85,6 +85,19 @@ def test_existing_accounts_are_never_modified():
     assert User.objects.filter(email__iexact="admin@novacart.local").count() == 1
 
 
+def test_an_account_whose_password_changed_is_not_printed_with_the_demo_password():
+    seed("--with-accounts")
+    demo = User.objects.get(email="demo@novacart.local")
+    demo.set_password("changed-by-the-user-1")
+    demo.save()
+    output = seed("--with-accounts")
+    assert "demo@novacart.local / novacart-demo" not in output
+    assert "demo@novacart.local / its password was changed" in output
+    assert "admin@novacart.local / novacart-admin" in output  # unchanged, still printed
+    demo.refresh_from_db()
+    assert demo.check_password("changed-by-the-user-1")  # never modified
+
+
 def test_no_accounts_when_debug_is_off_unless_forced(settings):
     settings.DEBUG = False
     output = seed()

@@ -231,7 +231,16 @@ class Command(BaseCommand):
     def _create_accounts(self) -> None:
         user_model = get_user_model()
         for email, password, username, is_admin in DEMO_ACCOUNTS:
-            if user_model.objects.filter(lower_equals("email", email)).exists():
+            existing = user_model.objects.filter(lower_equals("email", email)).first()
+            if existing is not None:
+                # Never modified; its password is printed only while it still signs in.
+                if not existing.check_password(password):
+                    role = "staff superuser" if is_admin else "customer"
+                    self.stdout.write(
+                        f"Demo {role} (exists): {email} / its password was changed, not {password!r}; "
+                        "`manage.py changepassword` sets one"
+                    )
+                    continue
                 state = "exists"
             else:
                 if user_model.objects.filter(lower_equals("username", username)).exists():
