@@ -141,7 +141,8 @@ def _items_move(
 
     Refuses what `ITEM_TRANSITIONS` does not allow (409 `invalid_transition`). A line leaving
     ACTIVE is stamped `cancelled_at` (and `cancel_reason` when a reason is given). A line becoming
-    REFUNDED records `refunded_amount` when given, else (nothing recorded yet) its line total.
+    REFUNDED records `refunded_amount` when given, else (nothing recorded yet) its net amount
+    (line total - discount).
     """
     now = timezone.now()
     for item in items:
