@@ -6,6 +6,7 @@ DEBUG off and serves the health check, the schema, the admin and its hashed stat
 import json
 import os
 import re
+import runpy
 import secrets
 import signal
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -327,7 +329,13 @@ def test_refuses_to_start_with_a_value_it_cannot_read_and_names_the_variable(var
 
 
 @pytest.mark.parametrize(
-    ("variable", "value"), [("GUNICORN_THREADS", "0"), ("WEB_CONCURRENCY", "0"), ("PORT", "http")]
+    ("variable", "value"),
+    [
+        ("GUNICORN_THREADS", "0"),
+        ("WEB_CONCURRENCY", "0"),
+        ("PORT", "http"),
+        ("GUNICORN_GC_FREEZE_AFTER", "-1"),
+    ],
 )
 def test_gunicorn_config_refuses_a_count_it_cannot_use_and_names_the_variable(variable, value):
     # 0 workers or threads leave nothing to answer requests; gunicorn itself accepts 0.
@@ -338,6 +346,64 @@ def test_gunicorn_config_refuses_a_count_it_cannot_use_and_names_the_variable(va
     assert f"{variable} must be a whole number" in result.stderr
     assert repr(value) in result.stderr
     assert run(read_config, process_env(), timeout=60).returncode == 0  # the defaults are fine
+
+
+class RecordingGC:
+    """Stands in for the `gc` module in gunicorn.conf.py's hook: records, freezes nothing here."""
+
+    def __init__(self):
+        self.calls = []
+
+    def collect(self):
+        self.calls.append("collect")
+
+    def freeze(self):
+        self.calls.append("freeze")
+
+    def get_freeze_count(self):
+        return 150_000
+
+
+def gunicorn_post_request(monkeypatch, **variables):
+    """gunicorn.conf.py's `post_request` hook, read with `variables` set, its `gc` recorded."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    hook = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))["post_request"]
+    recorded = RecordingGC()
+    monkeypatch.setitem(hook.__globals__, "gc", recorded)
+    return hook, recorded
+
+
+def gunicorn_worker(nr: int) -> SimpleNamespace:
+    return SimpleNamespace(nr=nr, log=SimpleNamespace(info=lambda *args: None))
+
+
+def test_a_worker_collects_then_freezes_once_after_its_first_requests(monkeypatch):
+    hook, gc_module = gunicorn_post_request(monkeypatch, GUNICORN_GC_FREEZE_AFTER="3")
+    worker = gunicorn_worker(0)
+    for nr in range(1, 8):
+        worker.nr = nr
+        hook(worker, None, {}, None)
+        assert gc_module.calls == ([] if nr < 3 else ["collect", "freeze"]), nr
+    # Threads can count past the number before one of them runs the hook: the first one after it freezes.
+    late = gunicorn_worker(5)
+    hook(late, None, {}, None)
+    hook(late, None, {}, None)
+    assert gc_module.calls == ["collect", "freeze"] * 2
+
+
+def test_the_freeze_is_on_by_default_and_off_at_0(monkeypatch):
+    monkeypatch.delenv("GUNICORN_GC_FREEZE_AFTER", raising=False)
+    hook, gc_module = gunicorn_post_request(monkeypatch)
+    hook(gunicorn_worker(199), None, {}, None)
+    assert gc_module.calls == []
+    hook(gunicorn_worker(200), None, {}, None)
+    assert gc_module.calls == ["collect", "freeze"]
+
+    hook, gc_module = gunicorn_post_request(monkeypatch, GUNICORN_GC_FREEZE_AFTER="0")
+    for nr in (1, 200, 10_000):
+        hook(gunicorn_worker(nr), None, {}, None)
+    assert gc_module.calls == []
 
 
 def test_log_level_may_be_lower_case():
@@ -569,6 +635,7 @@ def test_app_boots_under_gunicorn_with_debug_off(tmp_path):
         PORT=str(port),
         WEB_CONCURRENCY="2",
         LOG_LEVEL="INFO",
+        GUNICORN_GC_FREEZE_AFTER="2",  # seven requests below: one worker serves at least four
     )
     env["DATABASE_URL"] = _gunicorn_database_url(tmp_path, env)
     collected = run([PYTHON, "manage.py", "collectstatic", "--noinput"], env, timeout=300)
@@ -638,6 +705,8 @@ def test_app_boots_under_gunicorn_with_debug_off(tmp_path):
             server.kill()
             raise
     assert exit_code == 0, stderr.read_text()
+    # gunicorn ran the config's post_request hook: a worker froze its objects after two requests.
+    assert re.search(r"gc: \d+ objects frozen after \d+ requests", stderr.read_text()), stderr.read_text()
 
     # One JSON request line from the app and one access line from gunicorn per request, same id.
     lines = [json.loads(line) for line in stdout.read_text().splitlines() if line.startswith("{")]
