@@ -24,6 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
@@ -231,11 +232,12 @@ class Command(BaseCommand):
     def _create_accounts(self) -> None:
         user_model = get_user_model()
         for email, password, username, is_admin in DEMO_ACCOUNTS:
+            role = "staff superuser" if is_admin else "customer"
             existing = user_model.objects.filter(lower_equals("email", email)).first()
             if existing is not None:
-                # Never modified; its password is printed only while it still signs in.
-                if not existing.check_password(password):
-                    role = "staff superuser" if is_admin else "customer"
+                # Never modified (no hash upgrade either); printed with the demo password only while
+                # that still signs in.
+                if not check_password(password, existing.password):
                     self.stdout.write(
                         f"Demo {role} (exists): {email} / its password was changed, not {password!r}; "
                         "`manage.py changepassword` sets one"
@@ -250,7 +252,6 @@ class Command(BaseCommand):
                 else:
                     user_model.objects.create_user(username=username, email=email, password=password)
                 state = "created"
-            role = "staff superuser" if is_admin else "customer"
             self.stdout.write(f"Demo {role} ({state}): {email} / {password}   [local demo only]")
 
     # --- Generated products ------------------------------------------------------------------
