@@ -51,7 +51,6 @@ import select
 from functools import lru_cache
 
 import psycopg
-from django.conf import settings
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.backends.postgresql.psycopg_any import BaseTzLoader, get_adapters_template
@@ -141,8 +140,8 @@ class DatabaseWrapper(PostgreSQLDatabaseWrapper):
         params = super().get_connection_params()
         if params.get("cursor_factory") is ServerBindingCursor:
             params["cursor_factory"] = PreparingCursor
-        utc = settings.USE_TZ and self.timezone is datetime.UTC
-        if utc and COMPILED_TIMESTAMPTZ_LOADER is not None:
+        # `timezone` is None without USE_TZ, UTC unless the database settings name another zone.
+        if self.timezone is datetime.UTC and COMPILED_TIMESTAMPTZ_LOADER is not None:
             params["context"] = utc_adapters_template()
         return params
 
