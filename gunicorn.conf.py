@@ -7,6 +7,7 @@ they are a release step (`python manage.py migrate --noinput`, Render's preDeplo
 import gc
 import json
 import os
+import threading
 from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger
@@ -70,16 +71,19 @@ preload_app = False
 # built), one full collection, then gc.freeze(): the ~150,000 objects alive then move to a
 # permanent generation that later collections skip. Without it every full collection walks them
 # all (about 75 ms here), every few hundred requests: about a tenth of an uncached detail's or
-# list page's CPU (docs/bench.md, ninth look). What the freeze holds is never collected, garbage
-# included, which the collection just before keeps small; GUNICORN_MAX_REQUESTS bounds the rest.
-# 0 turns it off.
+# list page's CPU (docs/bench.md, ninth look). What the freeze holds is never collected: the
+# collection just before leaves only the cyclic garbage of the requests the worker's other threads
+# are serving at that moment (measured at 1,000-4,600 objects, a few hundred kB, once per worker);
+# GUNICORN_MAX_REQUESTS recycles the worker. 0 turns it off.
 _gc_freeze_after = _env_int("GUNICORN_GC_FREEZE_AFTER", 200)
+# Taken by the first thread past the count and never released: one freeze per worker process (the
+# master never serves requests, so each worker forks it unlocked).
+_gc_freeze_once = threading.Lock()
 
 
 def post_request(worker, req, environ, resp):
     """gunicorn's hook after each request (any thread): the freeze above, once per worker."""
-    if _gc_freeze_after and worker.nr >= _gc_freeze_after and not getattr(worker, "gc_frozen", False):
-        worker.gc_frozen = True
+    if _gc_freeze_after and worker.nr >= _gc_freeze_after and _gc_freeze_once.acquire(blocking=False):
         gc.collect()
         gc.freeze()
         worker.log.info("gc: %d objects frozen after %d requests", gc.get_freeze_count(), worker.nr)

@@ -3,6 +3,7 @@ example environment (.env.production.example). `check --deploy` is clean, the ap
 misconfigured, each service switches on with its variable, and the app boots under gunicorn with
 DEBUG off and serves the health check, the schema, the admin and its hashed static files."""
 
+import itertools
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -385,11 +387,34 @@ def test_a_worker_collects_then_freezes_once_after_its_first_requests(monkeypatc
         worker.nr = nr
         hook(worker, None, {}, None)
         assert gc_module.calls == ([] if nr < 3 else ["collect", "freeze"]), nr
-    # Threads can count past the number before one of them runs the hook: the first one after it freezes.
-    late = gunicorn_worker(5)
-    hook(late, None, {}, None)
-    hook(late, None, {}, None)
-    assert gc_module.calls == ["collect", "freeze"] * 2
+    # Threads can count past the number before one of them runs the hook: the first one after it
+    # freezes (another worker is another process, with the config read afresh).
+    hook, gc_module = gunicorn_post_request(monkeypatch, GUNICORN_GC_FREEZE_AFTER="3")
+    for _ in range(3):
+        hook(gunicorn_worker(5), None, {}, None)
+    assert gc_module.calls == ["collect", "freeze"]
+
+
+def test_of_threads_racing_past_the_count_one_freezes(monkeypatch):
+    hook, gc_module = gunicorn_post_request(monkeypatch, GUNICORN_GC_FREEZE_AFTER="1")
+    everyone_counted, reads = threading.Barrier(8), itertools.count()
+
+    class Worker:  # every thread reads the count, then all go on to the guard together
+        log = SimpleNamespace(info=lambda *args: None)
+
+        @property
+        def nr(self):
+            if next(reads) < 8:  # the guard's reads (the log line reads it once more)
+                everyone_counted.wait(timeout=10)
+            return 8
+
+    worker = Worker()
+    threads = [threading.Thread(target=hook, args=(worker, None, {}, None)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert gc_module.calls == ["collect", "freeze"]
 
 
 def test_the_freeze_is_on_by_default_and_off_at_0(monkeypatch):
