@@ -684,7 +684,7 @@ def test_app_boots_under_gunicorn_with_debug_off(tmp_path):
             try:
                 health = requests.get(f"{base}/api/health/", timeout=10, headers={"X-Request-ID": "boot-1"})
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.ReadTimeout):  # not listening yet; still booting
                 assert server.poll() is None, stderr.read_text()
                 assert time.monotonic() < deadline, "gunicorn did not start\n" + stderr.read_text()
                 time.sleep(0.3)
