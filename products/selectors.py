@@ -67,7 +67,9 @@ PRODUCT_READ_COLUMNS = (*PRODUCT_SHOWN_COLUMNS, "category__name", "category__slu
 VARIANT_SHOWN_COLUMNS = ("id", "product_id", "sku", "options", "price", "stock", "is_active")
 
 
-def _is_staff(user) -> bool:
+def reader_is_staff(user) -> bool:
+    """Whether `user` (None or anonymous included) reads the catalog as staff: inactive products
+    and variants too."""
     return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_staff)
 
 
@@ -141,7 +143,7 @@ def category_ids_for_filter(*, value: str, include_inactive: bool = False) -> li
 def category_list(*, user) -> QuerySet[Category]:
     """All categories for staff; only active ones for everybody else."""
     qs = Category.objects.order_by("name", "id")
-    return qs if _is_staff(user) else qs.filter(is_active=True)
+    return qs if reader_is_staff(user) else qs.filter(is_active=True)
 
 
 # --- Products -------------------------------------------------------------------------------
@@ -149,7 +151,7 @@ def category_list(*, user) -> QuerySet[Category]:
 
 def product_visible_queryset(*, user) -> QuerySet[Product]:
     """Products `user` may see: everything for staff, active products for everybody else."""
-    return _visible(staff=_is_staff(user))
+    return _visible(staff=reader_is_staff(user))
 
 
 def _visible(*, staff: bool) -> QuerySet[Product]:
@@ -162,7 +164,7 @@ def product_variants_prefetch(*, user, lookup: str = "variants") -> Prefetch:
     ones for everybody else, in id order, into `<product>.listed_variants`. `lookup` lets another
     app prefetch through its own relation (`"product__variants"`)."""
     qs = ProductVariant.objects.order_by("product_id", "id")
-    if not _is_staff(user):
+    if not reader_is_staff(user):
         qs = qs.filter(is_active=True)
     return Prefetch(lookup, queryset=qs, to_attr=VARIANTS_ATTR)
 
@@ -217,7 +219,7 @@ def product_read(*, product_id: Any, user) -> Product | None:
     product_id = as_id(product_id)
     if product_id is None:
         return None
-    rows = _PRODUCT_READ[_is_staff(user)](product_id)
+    rows = _PRODUCT_READ[reader_is_staff(user)](product_id)
     if not rows:
         return None
     product = rows[0]
@@ -262,7 +264,7 @@ def product_variants_attach(products: Iterable[Product], *, user) -> None:
     products = list(products)
     if not products:
         return
-    variants = _VARIANTS_OF[_is_staff(user)](sorted({product.pk for product in products}))
+    variants = _VARIANTS_OF[reader_is_staff(user)](sorted({product.pk for product in products}))
     by_product: dict[int, list[ProductVariant]] = defaultdict(list)
     for variant in variants:
         by_product[variant.product_id].append(variant)
@@ -331,12 +333,6 @@ def _variant_from_json(db: str, product_id: int, item: dict) -> ProductVariant:
     return ProductVariant.from_db(db, _VARIANT_ATTNAMES, values)
 
 
-def reader_is_staff(user) -> bool:
-    """Whether `user` (None or anonymous included) reads the catalog as staff: inactive products
-    and variants too."""
-    return _is_staff(user)
-
-
 def variants_listed(product: Product) -> bool:
     """Whether `product` already has its `listed_variants` (from `variants_take` or an attach)."""
     return VARIANTS_ATTR in product.__dict__
@@ -354,7 +350,7 @@ def product_list(*, filters: Mapping[str, Any], user) -> QuerySet[Product]:
     which the API renders as a 400.
     """
     filterset = ProductFilter(data=filters, queryset=product_visible_queryset(user=user))
-    filterset.include_inactive_categories = _is_staff(user)
+    filterset.include_inactive_categories = reader_is_staff(user)
     if not filterset.is_valid():
         raise ValidationError(_errors_as_dict(filterset.errors))
     return filterset.qs
@@ -393,7 +389,7 @@ class ProductListSource:
     def __init__(self, *, filters: Mapping[str, Any], user):
         self._filters = filters
         self._user = user
-        self._key = ("page", _filters_key(filters, staff=_is_staff(user)))
+        self._key = ("page", _filters_key(filters, staff=reader_is_staff(user)))
         self._queryset: QuerySet[Product] | None = None
         if not _LIST_SQL.knows_count(self._key):
             # A filter set new to this thread: build now, so invalid filters are a 400 before the
@@ -445,7 +441,7 @@ class ProductListSource:
         # is part of `self._key`, so the memoised SQL fits the reader.
         if start:
             return queryset
-        return variants_inline(queryset, staff=_is_staff(self._user))
+        return variants_inline(queryset, staff=reader_is_staff(self._user))
 
 
 def product_storefront_rows(
