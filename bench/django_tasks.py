@@ -41,6 +41,7 @@ from django.utils import timezone  # noqa: E402
 
 from addresses.models import Address  # noqa: E402
 from cart.models import CartItem  # noqa: E402
+from cart.services import cart_get_or_create  # noqa: E402
 from core.catalog_cache import catalog_changed  # noqa: E402
 from orders.models import ItemStatus, Order, OrderItem  # noqa: E402
 from products.models import Category, Product, ProductVariant  # noqa: E402
@@ -219,8 +220,6 @@ def queries(args: argparse.Namespace) -> dict:
         result["product_detail"] = _count(client, detail)
     result["product_detail_cache_hit"] = _count(client, detail)
     if state.get("users"):
-        from cart.services import cart_get_or_create
-
         user = User.objects.get(pk=state["users"][0]["id"])
         token = str(AccessToken.for_user(user))
         # The scenario reads carts of 3 lines (filled later, over HTTP); the users' carts are empty
