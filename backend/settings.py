@@ -206,8 +206,8 @@ if IS_POSTGRES:
         "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3)
     )
     # Server-side limits, so no request waits without end: on a row lock another session holds
-    # (lock_timeout) or on one statement (statement_timeout). gthread's GUNICORN_TIMEOUT cannot
-    # stop one thread of a worker; PostgreSQL cancels the statement, the transaction rolls back and
+    # (lock_timeout) or on one statement (statement_timeout). The web server does not stop a
+    # request that runs long; PostgreSQL cancels the statement, the transaction rolls back and
     # the request answers 503. 0 turns a limit off (behind PgBouncer, which refuses the `options`
     # start-up parameter, set them with ALTER ROLE instead: docs/production.md).
     _server_limits = " ".join(
@@ -443,6 +443,13 @@ WEB_PRODUCT_LIST_MAX = env_int("WEB_PRODUCT_LIST_MAX", 500)
 # Lifetime of the versioned catalog cache entries (anonymous list/detail responses, COUNT(*)); a memory
 # bound: catalog writes bump the version on commit (core/catalog_cache.py). 0 = off (DEBUG default).
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 0 if DEBUG else 300)
+# Web processes: after this many requests, one full garbage collection, then gc.freeze(), so later
+# full collections skip what the process keeps (core/gc_freeze.py, backend/wsgi.py). 0 = off.
+GC_FREEZE_AFTER = env_int("GC_FREEZE_AFTER", 200)
+if GC_FREEZE_AFTER < 0:
+    raise ImproperlyConfigured(
+        f"GC_FREEZE_AFTER must be 0 (off) or more, not {env('GC_FREEZE_AFTER').strip()!r}."
+    )
 
 # --- Stripe -----------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "sk_test_local")

@@ -11,7 +11,7 @@ again age out with their TTL (`CATALOG_CACHE_SECONDS`, now only a memory bound).
 
 One cache round trip per lookup (`catalog_lookup`): the entry's key does not depend on the
 version, so the versions and the entry come back from one `get_many`, and the stored version is
-compared with the current one. Under gunicorn's threads a round trip is most of what a cached
+compared with the current one. Under the web server's threads a round trip is most of what a cached
 answer costs (docs/bench.md); a key holding the version would need the version first, then the
 entry: two round trips.
 

@@ -18,7 +18,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
-# The fields of every JSON line (the app's LOGGING, gunicorn's own lines in gunicorn.conf.py).
+# The fields of every JSON line (the app's LOGGING, the web server's own lines in backend/serve.py).
 JSON_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 JSON_RENAME_FIELDS = {"asctime": "time", "levelname": "level", "name": "logger"}
 
@@ -93,7 +93,7 @@ def scrub(value: Any, depth: int = 0) -> Any:
 
 class RedactingJsonFormatter(JsonFormatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        # ISO 8601 in UTC, the same clock as gunicorn's access lines.
+        # ISO 8601 in UTC, on every line of web, worker and beat.
         return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:

@@ -1,22 +1,19 @@
 """Production settings, checked the way production runs them: fresh processes with the production
 example environment (.env.production.example). `check --deploy` is clean, the app refuses to start
-misconfigured, each service switches on with its variable, and the app boots under gunicorn with
-DEBUG off and serves the health check, the schema, the admin and its hashed static files."""
+misconfigured, each service switches on with its variable, and the app boots under its web server
+(granian, `python -m backend.serve`) with DEBUG off and serves the health check, the schema, the
+admin and its hashed static files."""
 
-import itertools
 import json
 import os
 import re
-import runpy
 import secrets
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -136,7 +133,7 @@ def test_check_deploy_reports_a_weakened_production_config(tmp_path):
 # --- every variable is documented ---------------------------------------------------------------------
 def _variables_read_by_the_code() -> set[str]:
     settings_source = (BASE_DIR / "backend" / "settings.py").read_text()
-    gunicorn_source = (BASE_DIR / "gunicorn.conf.py").read_text()
+    server_source = (BASE_DIR / "backend" / "serve.py").read_text()
     names = set(
         re.findall(
             r'\benv(?:_[a-z_]+)?\(\s*"([A-Z][A-Z0-9_]+)"',
@@ -144,17 +141,17 @@ def _variables_read_by_the_code() -> set[str]:
         )
     )
     names |= set(
-        re.findall(r"(?:_env_int|os\.environ\.get)\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", gunicorn_source)
+        re.findall(r"(?:_env_int\(environ,|environ\.get\()\s*[\"']([A-Z][A-Z0-9_]+)[\"']", server_source)
     )
     return names | {"DATABASE_URL"}  # read by dj_database_url
 
 
 def test_every_variable_is_in_env_example_and_the_docs():
     names = _variables_read_by_the_code()
-    assert {"SECRET_KEY", "REDIS_URL", "WEB_CONCURRENCY", "PORT"} <= names  # the scan works
+    assert {"SECRET_KEY", "REDIS_URL", "WEB_CONCURRENCY", "WEB_THREADS", "PORT"} <= names  # the scan works
     example = (BASE_DIR / ".env.example").read_text()
     docs = (BASE_DIR / "docs" / "production.md").read_text()
-    # A variable may stand commented out (WEB_CONCURRENCY: gunicorn stops on an empty value).
+    # A variable may stand commented out (WEB_CONCURRENCY: its default is computed).
     assert sorted(name for name in names if not re.search(rf"^(?:# )?{name}=", example, re.MULTILINE)) == []
     assert sorted(name for name in names if f"`{name}`" not in docs) == []
 
@@ -171,7 +168,7 @@ def test_render_blueprint_wires_every_process_and_service():
         web["buildCommand"] == "pip install -r requirements.txt && python manage.py collectstatic --noinput"
     )
     assert web["preDeployCommand"] == "python manage.py migrate --noinput"
-    assert web["startCommand"] == "gunicorn backend.wsgi:application -c gunicorn.conf.py"
+    assert web["startCommand"] == "python -m backend.serve"
     assert web["healthCheckPath"] == "/api/health/"
     assert worker["type"] == beat["type"] == "worker"
     assert worker["startCommand"].startswith("celery -A backend worker ")
@@ -312,6 +309,7 @@ def test_refuses_to_start_with_a_currency_that_has_no_cents(currency):
         ("SENTRY_TRACES_SAMPLE_RATE", "1.5"),
         ("LOG_LEVEL", "loud"),
         ("DB_PREPARE_THRESHOLD", "often"),
+        ("GC_FREEZE_AFTER", "-1"),
     ],
 )
 def test_refuses_to_start_with_a_value_it_cannot_read_and_names_the_variable(variable, value):
@@ -333,102 +331,65 @@ def test_refuses_to_start_with_a_value_it_cannot_read_and_names_the_variable(var
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
-        ("GUNICORN_THREADS", "0"),
+        ("WEB_THREADS", "0"),
         ("WEB_CONCURRENCY", "0"),
+        ("WEB_CONCURRENCY", "two"),
         ("PORT", "http"),
-        ("GUNICORN_GC_FREEZE_AFTER", "-1"),
+        ("WEB_GRACEFUL_TIMEOUT", "0"),
+        ("WEB_MAX_RSS_MB", "-1"),
     ],
 )
-def test_gunicorn_config_refuses_a_count_it_cannot_use_and_names_the_variable(variable, value):
-    # 0 workers or threads leave nothing to answer requests; gunicorn itself accepts 0.
-    read_config = [PYTHON, "-c", "import runpy; runpy.run_path('gunicorn.conf.py')"]
-    result = run(read_config, process_env(**{variable: value}), timeout=60)
+def test_the_server_refuses_a_count_it_cannot_use_and_names_the_variable(variable, value):
+    # 0 workers or threads leave nothing to answer requests.
+    read_options = [PYTHON, "-c", "from backend.serve import options; print(sorted(options()))"]
+    result = run(read_options, process_env(**{variable: value}), timeout=60)
 
     assert result.returncode != 0, result.stdout
     assert f"{variable} must be a whole number" in result.stderr
     assert repr(value) in result.stderr
-    assert run(read_config, process_env(), timeout=60).returncode == 0  # the defaults are fine
+    assert run(read_options, process_env(), timeout=60).returncode == 0  # the defaults are fine
 
 
-class RecordingGC:
-    """Stands in for the `gc` module in gunicorn.conf.py's hook: records, freezes nothing here."""
+def test_the_server_reads_its_variables():
+    from backend.serve import options
 
-    def __init__(self):
-        self.calls = []
+    chosen = options(
+        {
+            "PORT": "9000",
+            "WEB_BIND_ADDRESS": "127.0.0.1",
+            "WEB_CONCURRENCY": "3",
+            "WEB_THREADS": "4",
+            "WEB_GRACEFUL_TIMEOUT": "20",
+            "WEB_MAX_RSS_MB": "512",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    assert (chosen["address"], chosen["port"], chosen["workers"]) == ("127.0.0.1", 9000, 3)
+    assert (chosen["blocking_threads"], chosen["workers_kill_timeout"], chosen["workers_max_rss"]) == (
+        4,
+        20,
+        512,
+    )
+    assert chosen["log_level"] == "warning"
+    assert chosen["target"] == "backend.wsgi:application"
+    assert chosen["interface"] == "wsgi"
+    assert chosen["respawn_failed_workers"] is True
+    assert "backpressure" not in chosen  # it would count a proxy's idle kept-alive connections
 
-    def collect(self):
-        self.calls.append("collect")
-
-    def freeze(self):
-        self.calls.append("freeze")
-
-    def get_freeze_count(self):
-        return 150_000
-
-
-def gunicorn_post_request(monkeypatch, **variables):
-    """gunicorn.conf.py's `post_request` hook, read with `variables` set, its `gc` recorded."""
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    hook = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))["post_request"]
-    recorded = RecordingGC()
-    monkeypatch.setitem(hook.__globals__, "gc", recorded)
-    return hook, recorded
-
-
-def gunicorn_worker(nr: int) -> SimpleNamespace:
-    return SimpleNamespace(nr=nr, log=SimpleNamespace(info=lambda *args: None))
-
-
-def test_a_worker_collects_then_freezes_once_after_its_first_requests(monkeypatch):
-    hook, gc_module = gunicorn_post_request(monkeypatch, GUNICORN_GC_FREEZE_AFTER="3")
-    worker = gunicorn_worker(0)
-    for nr in range(1, 8):
-        worker.nr = nr
-        hook(worker, None, {}, None)
-        assert gc_module.calls == ([] if nr < 3 else ["collect", "freeze"]), nr
-    # Threads can count past the number before one of them runs the hook: the first one after it
-    # freezes (another worker is another process, with the config read afresh).
-    hook, gc_module = gunicorn_post_request(monkeypatch, GUNICORN_GC_FREEZE_AFTER="3")
-    for _ in range(3):
-        hook(gunicorn_worker(5), None, {}, None)
-    assert gc_module.calls == ["collect", "freeze"]
+    defaults = options({})
+    assert (defaults["address"], defaults["port"], defaults["blocking_threads"]) == ("0.0.0.0", 8000, 8)
+    assert 1 <= defaults["workers"] <= 4
+    assert defaults["workers_max_rss"] is None  # off: a restart may drop queued connections
+    assert defaults["log_level"] == "info"
+    with pytest.raises(SystemExit, match="LOG_LEVEL must be one of"):
+        options({"LOG_LEVEL": "loud"})
 
 
-def test_of_threads_racing_past_the_count_one_freezes(monkeypatch):
-    hook, gc_module = gunicorn_post_request(monkeypatch, GUNICORN_GC_FREEZE_AFTER="1")
-    everyone_counted, reads = threading.Barrier(8), itertools.count()
+def test_the_server_takes_one_target_or_none():
+    result = run([PYTHON, "-m", "backend.serve", "backend.wsgi", "extra"], process_env(), timeout=60)
 
-    class Worker:  # every thread reads the count, then all go on to the guard together
-        log = SimpleNamespace(info=lambda *args: None)
-
-        @property
-        def nr(self):
-            if next(reads) < 8:  # the guard's reads (the log line reads it once more)
-                everyone_counted.wait(timeout=10)
-            return 8
-
-    worker = Worker()
-    threads = [threading.Thread(target=hook, args=(worker, None, {}, None)) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert gc_module.calls == ["collect", "freeze"]
-
-
-def test_the_freeze_is_on_by_default_and_off_at_0(monkeypatch):
-    monkeypatch.delenv("GUNICORN_GC_FREEZE_AFTER", raising=False)
-    hook, gc_module = gunicorn_post_request(monkeypatch)
-    hook(gunicorn_worker(199), None, {}, None)
-    assert gc_module.calls == []
-    hook(gunicorn_worker(200), None, {}, None)
-    assert gc_module.calls == ["collect", "freeze"]
-
-    hook, gc_module = gunicorn_post_request(monkeypatch, GUNICORN_GC_FREEZE_AFTER="0")
-    for nr in (1, 200, 10_000):
-        hook(gunicorn_worker(nr), None, {}, None)
-    assert gc_module.calls == []
+    assert result.returncode != 0
+    assert "usage: python -m backend.serve [module:application]" in result.stderr
 
 
 def test_log_level_may_be_lower_case():
@@ -628,28 +589,28 @@ def test_auth_throttle_counts_in_redis_and_answers_429_with_retry_after(api_clie
     assert api_client.post("/api/token/", bad_login, format="json").status_code == 401
 
 
-# --- the app under gunicorn with DEBUG off ------------------------------------------------------------
+# --- the app under its web server with DEBUG off ------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _gunicorn_database_url(tmp_path: Path, env: dict[str, str]) -> str:
+def _server_database_url(tmp_path: Path, env: dict[str, str]) -> str:
     """This run's PostgreSQL test database (migrated by pytest-django), or a migrated SQLite file."""
     if connection.vendor == "postgresql":
         parts = urlsplit(os.environ["DATABASE_URL"])
         return urlunsplit(
             (parts.scheme, parts.netloc, f"/{connection.settings_dict['NAME']}", parts.query, "")
         )
-    url = f"sqlite:///{tmp_path / 'gunicorn.sqlite3'}"
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
     migrated = run([PYTHON, "manage.py", "migrate", "--noinput"], {**env, "DATABASE_URL": url}, timeout=300)
     assert migrated.returncode == 0, migrated.stderr
     return url
 
 
 @pytest.mark.django_db
-def test_app_boots_under_gunicorn_with_debug_off(tmp_path):
+def test_app_boots_under_its_web_server_with_debug_off(tmp_path):
     port = _free_port()
     env = production_env(
         tmp_path,
@@ -660,17 +621,17 @@ def test_app_boots_under_gunicorn_with_debug_off(tmp_path):
         PORT=str(port),
         WEB_CONCURRENCY="2",
         LOG_LEVEL="INFO",
-        GUNICORN_GC_FREEZE_AFTER="2",  # seven requests below: one worker serves at least four
+        WEB_BIND_ADDRESS="127.0.0.1",
+        GC_FREEZE_AFTER="2",  # seven requests below: one worker serves at least four
     )
-    env["DATABASE_URL"] = _gunicorn_database_url(tmp_path, env)
+    env["DATABASE_URL"] = _server_database_url(tmp_path, env)
     collected = run([PYTHON, "manage.py", "collectstatic", "--noinput"], env, timeout=300)
     assert collected.returncode == 0, collected.stderr  # Django's collectstatic, not cloudinary's
 
-    gunicorn = Path(PYTHON).with_name("gunicorn")
-    stdout, stderr = tmp_path / "gunicorn.out", tmp_path / "gunicorn.err"
+    stdout, stderr = tmp_path / "server.out", tmp_path / "server.err"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         server = subprocess.Popen(
-            [str(gunicorn), "backend.wsgi:application", "-c", "gunicorn.conf.py"],
+            [PYTHON, "-m", "backend.serve"],
             cwd=BASE_DIR,
             env=env,
             stdout=out,
@@ -686,7 +647,7 @@ def test_app_boots_under_gunicorn_with_debug_off(tmp_path):
                 break
             except (requests.ConnectionError, requests.ReadTimeout):  # not listening yet; still booting
                 assert server.poll() is None, stderr.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not start\n" + stderr.read_text()
+                assert time.monotonic() < deadline, "the server did not start\n" + stderr.read_text()
                 time.sleep(0.3)
 
         # Health answers over plain HTTP too (platform checks), with database and cache.
@@ -730,16 +691,17 @@ def test_app_boots_under_gunicorn_with_debug_off(tmp_path):
             server.kill()
             raise
     assert exit_code == 0, stderr.read_text()
-    # gunicorn ran the config's post_request hook: a worker froze its objects after two requests.
-    assert re.search(r"gc: \d+ objects frozen after \d+ requests", stderr.read_text()), stderr.read_text()
+    assert "Traceback" not in stderr.read_text(), stderr.read_text()
 
-    # One JSON request line from the app and one access line from gunicorn per request, same id.
-    lines = [json.loads(line) for line in stdout.read_text().splitlines() if line.startswith("{")]
-    boot = [line for line in lines if line.get("request_id") == "boot-1"]
-    assert {line["logger"] for line in boot} == {"novacart.request", "gunicorn.access"}
-    assert "Traceback" not in stderr.read_text()
-    # gunicorn's own lines (booting, shutting down) are JSON as well.
-    own = [json.loads(line) for line in stderr.read_text().splitlines() if line.strip()]
-    assert {line["logger"] for line in own} == {"gunicorn.error"}
-    assert any("Booting worker" in line["message"] for line in own)
-    assert any("Shutting down" in line["message"] for line in own)
+    # Every line is JSON: granian's own (start, workers, shutdown) and the app's.
+    lines = [json.loads(line) for line in stdout.read_text().splitlines() if line.strip()]
+    own = [line["message"] for line in lines if line["logger"].startswith("_granian")]
+    assert any("Listening at" in message for message in own), own
+    assert sum("Spawning worker" in message for message in own) == 2, own
+    assert any("Shutting down" in message for message in own), own
+    # One request line per request from the app, with its id (granian's own access log is off).
+    assert [line["logger"] for line in lines if line.get("request_id") == "boot-1"] == ["novacart.request"]
+    # A worker froze its objects after two requests (core/gc_freeze.py, wrapped in backend/wsgi.py).
+    frozen = [line["message"] for line in lines if line["logger"] == "novacart.server"]
+    pattern = re.compile(r"gc: \d+ objects frozen after \d+ requests")
+    assert any(pattern.fullmatch(message) for message in frozen), frozen

@@ -1,9 +1,9 @@
-"""The checkout under the production server model: gunicorn with gthread workers (the default of
-gunicorn.conf.py), persistent database connections, on PostgreSQL, with the fake Stripe.
+"""The checkout under the production server model: granian's worker processes with threads
+(`python -m backend.serve`), persistent database connections, on PostgreSQL, with the fake Stripe.
 
 Many buyers race for the last units at once: exactly the stock is sold, the others get 409, no
 5xx; and the database connections stay bounded by workers x threads, are reused across requests
-(DB_CONN_MAX_AGE) and are all closed when gunicorn stops.
+(DB_CONN_MAX_AGE) and are all closed when the server stops.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
 from addresses.tests.factories import AddressFactory
-from core.tests.test_production import BASE_DIR, PYTHON, _free_port, _gunicorn_database_url, production_env
+from core.tests.test_production import BASE_DIR, PYTHON, _free_port, _server_database_url, production_env
 from orders.models import Order
 from products.models import Product
 from products.tests.factories import ProductFactory
@@ -85,7 +85,7 @@ class ConnectionWatcher:
         self.conn.close()
 
 
-def test_gthread_checkouts_sell_the_last_units_once_and_bound_connections(tmp_path: Path, stripe_server):
+def test_threaded_checkouts_sell_the_last_units_once_and_bound_connections(tmp_path: Path, stripe_server):
     product = ProductFactory(stock=STOCK, price=Decimal("10.00"))
     buyers = []
     for _ in range(BUYERS):
@@ -99,7 +99,7 @@ def test_gthread_checkouts_sell_the_last_units_once_and_bound_connections(tmp_pa
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
         REDIS_URL=settings.REDIS_URL or None,
-        CACHE_KEY_PREFIX=f"gthread-test-{port}",
+        CACHE_KEY_PREFIX=f"threaded-test-{port}",
         STRIPE_API_BASE=stripe_server,
         STRIPE_SECRET_KEY=settings.STRIPE_SECRET_KEY,
         STRIPE_PUBLISHABLE_KEY=settings.STRIPE_PUBLISHABLE_KEY,
@@ -109,23 +109,21 @@ def test_gthread_checkouts_sell_the_last_units_once_and_bound_connections(tmp_pa
         SENTRY_DSN=None,
         THROTTLE_RATE_USER="100000/min",
         PORT=str(port),
+        WEB_BIND_ADDRESS="127.0.0.1",
         WEB_CONCURRENCY=str(WORKERS),
-        GUNICORN_THREADS=str(THREADS),
-        GUNICORN_WORKER_CLASS=None,  # the default of gunicorn.conf.py is what is under test
-        GUNICORN_ACCESS_LOG="",
+        WEB_THREADS=str(THREADS),
         DB_CONN_MAX_AGE="60",
         LOG_LEVEL="WARNING",
     )
-    env["DATABASE_URL"] = _gunicorn_database_url(tmp_path, env)
+    env["DATABASE_URL"] = _server_database_url(tmp_path, env)
     secret_key = env["SECRET_KEY"]
     database = connection.settings_dict["NAME"]
     conninfo = env["DATABASE_URL"].replace("postgres://", "postgresql://", 1)
 
-    gunicorn = Path(PYTHON).with_name("gunicorn")
-    stderr_path = tmp_path / "gunicorn.err"
+    stderr_path = tmp_path / "server.err"
     with stderr_path.open("wb") as err:
         server = subprocess.Popen(
-            [str(gunicorn), "backend.wsgi:application", "-c", "gunicorn.conf.py"],
+            [PYTHON, "-m", "backend.serve"],
             cwd=BASE_DIR,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -140,9 +138,8 @@ def test_gthread_checkouts_sell_the_last_units_once_and_bound_connections(tmp_pa
                 break
             except requests.ConnectionError:
                 assert server.poll() is None, stderr_path.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not start\n" + stderr_path.read_text()
+                assert time.monotonic() < deadline, "the server did not start\n" + stderr_path.read_text()
                 time.sleep(0.3)
-        assert "Using worker: gthread" in stderr_path.read_text()
 
         def checkout(buyer) -> tuple[int, dict]:
             user, address = buyer

@@ -1,6 +1,6 @@
 """A customer's and a staff member's journey through the live, production-shaped stack (.ci/prod-tier).
 
-Plain HTTP with `requests` against gunicorn; the emails are the files the Celery worker wrote
+Plain HTTP with `requests` against the web server (granian); the emails are the files the Celery worker wrote
 (Django's file backend), the card payment goes through localstripe, and its webhook is signed
 as Stripe signs one. Any 5xx, or any answer other than the one expected, fails the run.
 
