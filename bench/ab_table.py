@@ -3,9 +3,9 @@
     .venv/bin/python bench/ab_table.py OLD-1.json NEW-1.json OLD-2.json NEW-2.json ...
 
 Each argument is a run's results.json (or its directory). For every read scenario the runs share,
-one line per run: gunicorn CPU ms per request (cpu.server_s / requests), that as a multiple of the
+one line per run: web server CPU ms per request (cpu.server_s / requests), that as a multiple of the
 run's own bare view, requests per second (the median round), and PostgreSQL's CPU ms per request
-(cpu.database_s / requests: the server processes' CPU, which a 2-core machine shares with gunicorn).
+(cpu.database_s / requests: the server processes' CPU, which a 2-core machine shares with the web server).
 Used for docs/bench.md's A/B tables; a single pair says little on a noisy machine.
 """
 
@@ -47,7 +47,7 @@ def main(args: list[str]) -> None:
         sys.exit(__doc__)
     runs = [load(arg) for arg in args]
     present = [name for name in ORDER if all(name in data["scenarios"] for _, data in runs)]
-    print("| scenario | run | gunicorn CPU ms/req | x bare | req/s | PostgreSQL CPU ms/req |")
+    print("| scenario | run | server CPU ms/req | x bare | req/s | PostgreSQL CPU ms/req |")
     print("|---|---|---:|---:|---:|---:|")
     for name in present:
         for label, data in runs:

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# gunicorn workers' CPU per request (user + system, from /proc) for one or more paths under wrk,
+# The web server workers' CPU per request (user + system, from /proc) for one or more paths under wrk,
 # in interleaved rounds, against an already seeded database (e.g. bench/profile_requests.py's):
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/novacart_profile \
-#       bash bench/cpu_split.sh [--rounds 8] [--seconds 3] [--compare "GUNICORN_THREADS=1"] \
+#       bash bench/cpu_split.sh [--rounds 8] [--seconds 3] [--compare "WEB_THREADS=1"] \
 #       /api/bench/ping/ /api/bench/select1/ /api/bench/detail-query/1/ /api/products/1/
 #
 # Each round runs wrk (16 connections) on every path in turn and prints each one's CPU ms per
 # request (user + system) and requests/s; the last lines give the medians, with the system part.
-# With --compare, a second gunicorn started with those extra environment variables (e.g.
-# GUNICORN_THREADS=1) serves the same paths right after the first one, in the same rounds, so the
+# With --compare, a second server (`python -m backend.serve`) started with those extra environment
+# variables (e.g. WEB_THREADS=1) serves the same paths right after the first one, in the same rounds, so the
 # two configurations share the machine's slow and fast phases. DEBUG off, bench settings
 # (bench/urls.py: /api/bench/bare/, ping, select1 and detail-query), the catalog cache off unless
 # CATALOG_CACHE_SECONDS is set (with REDIS_URL for a shared cache, e.g. redis://127.0.0.1:6379/12),
@@ -31,7 +31,7 @@ done
 [ $# -gt 0 ] || { echo "usage: bench/cpu_split.sh [--rounds N] [--seconds S] [--compare 'VAR=value ...'] /api/path/ ..." >&2; exit 2; }
 export DJANGO_SETTINGS_MODULE=bench.settings_bench DEBUG=false ALLOWED_HOSTS=127.0.0.1 \
   SECURE_SSL_REDIRECT=false THROTTLE_DISABLED=${THROTTLE_DISABLED:-true} LOG_LEVEL=WARNING CATALOG_CACHE_SECONDS=${CATALOG_CACHE_SECONDS:-0} \
-  GUNICORN_ACCESS_LOG="" SECRET_KEY=bench-only-secret-key-not-used-anywhere-else-0123456789
+  SECRET_KEY=bench-only-secret-key-not-used-anywhere-else-0123456789
 
 free_port() { .venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 servers=() ports=() labels=()
@@ -40,14 +40,14 @@ start() {  # start <label> [VAR=value ...]
   local label=$1 port
   shift
   port=$(free_port)
-  env "$@" .venv/bin/gunicorn bench.wsgi -c gunicorn.conf.py --bind "127.0.0.1:$port" --workers 2 \
-    --max-requests 0 >/dev/null 2>&1 &
+  env PORT="$port" WEB_BIND_ADDRESS=127.0.0.1 WEB_CONCURRENCY=2 "$@" \
+    .venv/bin/python -m backend.serve bench.wsgi:application >/dev/null 2>&1 &
   servers+=("$!") ports+=("$port") labels+=("$label")
   for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/api/bench/ping/" && return; sleep 0.2; done
-  echo "gunicorn ($label) did not start" >&2
+  echo "the server ($label) did not start" >&2
   exit 1
 }
-start "threads=${GUNICORN_THREADS:-8}"
+start "threads=${WEB_THREADS:-8}"
 [ -z "$compare" ] || start "$compare" $compare
 
 hz=$(getconf CLK_TCK)
@@ -69,7 +69,7 @@ for round in $(seq 1 "$rounds"); do
   done
   echo "$line"
 done
-echo "medians over $rounds rounds: gunicorn CPU ms/request (user + system), of it system, requests/s"
+echo "medians over $rounds rounds: server CPU ms/request (user + system), of it system, requests/s"
 sort -t'|' -k1,2 -s "$out" | awk -F'|' '
   function median(a, n) { asort(a); return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
   function flush() { if (n) printf "  %-32s %-24s %.3f  %.3f  %6.0f\n", k1, k2, median(v, n), median(y, n), median(r, n) }

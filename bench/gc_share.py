@@ -6,12 +6,12 @@
 Uses `bench/profile_requests.py`'s database and requests (detail, list of 20, cart of 3): each
 scenario is warmed up, then run `--requests` times while `gc.callbacks` time every collection
 (`time.process_time`). Django's test client keeps about a dozen objects per request alive (its
-signal receivers' finalizers), which a gunicorn worker does not, so in process the heap grows
+signal receivers' finalizers), which a web server worker does not, so in process the heap grows
 and full collections get dearer as the run goes on. Printed per scenario: collections per
 request and their CPU per request by generation, as a share of the request. Then the full
 collection's own cost: how many objects it walks and how long it takes. `--freeze` runs one full
-collection and `gc.freeze()` after the warm-up, as gunicorn.conf.py's `post_request` hook does
-in each worker (GUNICORN_GC_FREEZE_AFTER).
+collection and `gc.freeze()` after the warm-up, as core/gc_freeze.py does in each web server
+process (GC_FREEZE_AFTER).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 Uses `bench/profile_requests.py`'s database and requests (`make_request`: detail, list of 20,
 cart of 3), but runs Django's request-start step before each request (`close_old_connections`,
 which Django's test client skips), so the kept connection is due its `CONN_HEALTH_CHECKS` check
-every request as under gunicorn. Each round measures CPU per request (`time.process_time`) with
+every request as under the web server. Each round measures CPU per request (`time.process_time`) with
 the project's choice ("ours") and without it ("django's"), alternating, and prints the medians and
 their ratio. Both run in one process minutes apart at most, so the ratio is the figure to read on a
 noisy machine. The switches (`core/postgresql/base.py`):

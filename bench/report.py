@@ -26,7 +26,7 @@ TITLES = {
     "web_list_nocache": "6b. Storefront list, catalogue cache off",
 }
 
-# Issue 12's targets, in gunicorn CPU ms per request with the catalogue cache off (the original
+# Issue 12's targets, in web server CPU ms per request with the catalogue cache off (the original
 # backend's figures on this machine class divided by 1.5, as the issue states them).
 CPU_TARGETS_MS = {"web_list": 2.0, "product_detail": 1.3, "cart_read": 2.5, "product_list": 3.0}
 # The issue's bare figure: the original backend's bare DRF view (behind its own, light middleware),
@@ -66,7 +66,7 @@ def get(data: dict, *keys):
 
 
 def _cpu_per_request(row: dict | None) -> float | None:
-    """gunicorn CPU seconds per request: what a request costs the server, whatever else ran."""
+    """Web server CPU seconds per request: what a request costs the server, whatever else ran."""
     if not row or "skipped" in row or not row.get("requests"):
         return None
     return row["cpu"]["server_s"] / row["requests"]
@@ -91,7 +91,7 @@ def targets(results: dict) -> list[dict]:
             "ok": lambda v: v >= 0.5,
         },
         {
-            "name": "product list / ceiling by gunicorn CPU per request (noise-robust cross-check)",
+            "name": "product list / ceiling by server CPU per request (noise-robust cross-check)",
             "value": ratio(_cpu_per_request(s.get("ceiling")), _cpu_per_request(s.get("product_list"))),
             "target": "(reported)",
             "ok": None,
@@ -167,7 +167,7 @@ def issue12_targets(results: dict) -> list[dict]:
     s = results["scenarios"]
     rows = [
         {
-            "name": "middleware + authentication stack: ping / bare view, gunicorn CPU per request",
+            "name": "middleware + authentication stack: ping / bare view, server CPU per request",
             "value": ratio(_cpu_ms(s.get("ceiling")), _cpu_ms(s.get("bare"))),
             "target": f"<= {MIDDLEWARE_TARGET}",
             "ok": lambda v: v <= MIDDLEWARE_TARGET,
@@ -182,7 +182,7 @@ def issue12_targets(results: dict) -> list[dict]:
     for key, target in CPU_TARGETS_MS.items():
         rows.append(
             {
-                "name": f"{labels[key]}, cache off: gunicorn CPU ms per request",
+                "name": f"{labels[key]}, cache off: server CPU ms per request",
                 "value": _cpu_ms(_uncached(s, key)),
                 "target": f"<= {target}",
                 "ok": lambda v, t=target: v <= t,
@@ -192,7 +192,7 @@ def issue12_targets(results: dict) -> list[dict]:
         relative = target / ISSUE_BARE_CPU_MS
         rows.append(
             {
-                "name": f"{labels[key]}, cache off: gunicorn CPU per request / the bare view's (same run)",
+                "name": f"{labels[key]}, cache off: server CPU per request / the bare view's (same run)",
                 "value": ratio(_cpu_ms(_uncached(s, key)), _cpu_ms(s.get("bare"))),
                 "target": f"<= {relative:.2f} ({target:g} ms / the issue's bare {ISSUE_BARE_CPU_MS:g} ms)",
                 "ok": lambda v, t=relative: v <= t,
@@ -210,7 +210,7 @@ def issue12_targets(results: dict) -> list[dict]:
     )
     rows.append(
         {
-            "name": f"storefront list at {size} products, cache off: gunicorn CPU ms per response",
+            "name": f"storefront list at {size} products, cache off: server CPU ms per response",
             "value": _cpu_ms(web.get("nocache")) if web else None,
             "target": f"<= {WEB_LIST_ALL_CPU_TARGET_MS:g}",
             "ok": lambda v: v <= WEB_LIST_ALL_CPU_TARGET_MS,
@@ -241,13 +241,13 @@ def render_cache_off(results: dict) -> list[str]:
     bare_cpu, bare_rps = _cpu_ms(bare), bare["rps"]
     out = ["## Cache off: every read against the bare view (issue 12)\n"]
     out.append(
-        "The same code and database served by two gunicorns side by side: the production default "
+        "The same code and database served by two web servers side by side: the production default "
         "(catalogue cache on) and `CATALOG_CACHE_SECONDS=0` (every request runs the view), measured in "
         "the same interleaved rounds. *bare* is the ping view through a Django handler with no "
-        "middleware at all (`bench/wsgi.py`, `/api/bench/bare/`, bench only). *CPU / bare* is gunicorn "
-        "CPU per request divided by the bare view's (lower is better; the noise-robust figure); "
+        "middleware at all (`bench/wsgi.py`, `/api/bench/bare/`, bench only). *CPU / bare* is the "
+        "web server's CPU per request divided by the bare view's (lower is better; the noise-robust figure); "
         "*req/s / bare* the throughput ratio (higher is better; moves with the machine's other load). "
-        "Targets are issue 12's, in gunicorn CPU ms per request with the cache off, and the same "
+        "Targets are issue 12's, in web server CPU ms per request with the cache off, and the same "
         f"targets as multiples of the bare view (divided by the {ISSUE_BARE_CPU_MS:g} ms bare view of "
         "the issue's run), since machines of this class differ by more than the targets' margins; "
         "*met* gives both readings.\n"
@@ -324,11 +324,11 @@ def render_cache_off(results: dict) -> list[str]:
     slow = results.get("stripe_latency_whatif")
     threads = results.get("stripe_latency_threads", {})
     if c and "skipped" not in c and slow:
-        out.append("### Checkout: Stripe delay and gunicorn threads\n")
+        out.append("### Checkout: Stripe delay and server threads\n")
         out.append(
             f"The checkout mix (50 users, 2 workers) with localstripe answering directly, then with "
-            f"+{slow['stripe_latency_ms']:g} ms on every Stripe call, with gunicorn.conf.py's threads and "
-            "with one thread per worker (`GUNICORN_THREADS=1`, i.e. what sync workers give). Target: "
+            f"+{slow['stripe_latency_ms']:g} ms on every Stripe call, with the server's default threads "
+            "and with one thread per worker (`WEB_THREADS=1`, i.e. what sync workers give). Target: "
             f"orders/s with the delay >= {STRIPE_DELAY_TARGET} x without, 0 oversells, 0 5xx.\n"
         )
         out.append(
@@ -337,7 +337,7 @@ def render_cache_off(results: dict) -> list[str]:
         )
         out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         runs = [
-            ("no delay", c, c.get("gunicorn_threads")),
+            ("no delay", c, _threads(c)),
             (f"+{slow['stripe_latency_ms']:g} ms", slow, None),
         ]
         runs += [
@@ -348,12 +348,17 @@ def render_cache_off(results: dict) -> list[str]:
             v = r.get("verify", {})
             bad = v.get("oversold_units", 0) + v.get("stock_mismatches", 0) if v else "n/a"
             out.append(
-                f"| {label} | {shown_threads or r.get('gunicorn_threads', '')} | {fmt(r['orders'])} | "
+                f"| {label} | {shown_threads or _threads(r) or ''} | {fmt(r['orders'])} | "
                 f"{fmt(r['orders_per_s'])} | {fmt(ratio(r['orders_per_s'], c['orders_per_s']))} | "
                 f"{fmt(r['order']['p50_ms'])} | {fmt(r['order']['p95_ms'])} | {r['five_xx']} | {bad} |"
             )
         out.append("")
     return out
+
+
+def _threads(run: dict) -> int | None:
+    """Threads per worker of a checkout run (`gunicorn_threads` in runs before granian)."""
+    return run.get("server_threads") or run.get("gunicorn_threads")
 
 
 BASELINE_ROWS = [
@@ -367,7 +372,7 @@ BASELINE_ROWS = [
 
 
 def render_baseline(results: dict, baseline: dict | None, label: str) -> list[str]:
-    """Each read scenario against a recorded earlier run (`bench/baseline/`): gunicorn CPU per
+    """Each read scenario against a recorded earlier run (`bench/baseline/`): web server CPU per
     request in both runs, and the ratio of their *CPU / bare* figures (each run's own bare view as
     the unit, so a busier or quieter machine cancels out)."""
     if not baseline:
@@ -377,7 +382,7 @@ def render_baseline(results: dict, baseline: dict | None, label: str) -> list[st
     out = [f"## Against the baseline run: {label}\n"]
     out.append(
         f"Baseline: `{baseline['command']}` at commit `{baseline['machine']['git_commit']}`, started "
-        f"{baseline['started_at']}. *x bare* is the scenario's gunicorn CPU per request divided by its "
+        f"{baseline['started_at']}. *x bare* is the scenario's web server CPU per request divided by its "
         "own run's bare view; *change* is this run's *x bare* over the baseline's (above 1: costlier "
         "now). Two runs on a shared machine: read the change, not the absolute milliseconds.\n"
     )
@@ -421,7 +426,7 @@ def render(
         ("kernel", "kernel"),
         ("Python", "python"),
         ("Django", "django"),
-        ("gunicorn", "gunicorn"),
+        ("web server", "server"),
         ("PostgreSQL", "postgresql"),
         ("load generator", "wrk"),
     ]:
@@ -433,7 +438,8 @@ def render(
     )
     w("## Setup\n")
     w(
-        f"- gunicorn: {st.get('gunicorn', '?')}, DEBUG off, throttles off, LOG_LEVEL=WARNING, "
+        f"- web server: {st.get('server') or st.get('gunicorn', '?')}, DEBUG off, throttles off, "
+        "LOG_LEVEL=WARNING, "
         f"cache/broker: {st.get('redis')}."
     )
     w(
@@ -501,8 +507,8 @@ def render(
     if cpu_rows:
         w("### Where the CPU went\n")
         w(
-            "CPU seconds during each measured window (all rounds), from /proc: gunicorn (master and "
-            "workers), "
+            "CPU seconds during each measured window (all rounds), from /proc: the web server (main "
+            "process and workers), "
             "the PostgreSQL backends of the bench databases, the load generator, helpers (localstripe, "
             "Redis), *other processes* (anything else on the machine: other people's work, so a large value "
             "means the scenario was disturbed and its throughput is low by about that share), *steal* (time "
@@ -510,10 +516,10 @@ def render(
             "same kind of disturbance, from outside the machine; n/a in runs before it was recorded), "
             "*unattributed* "
             "(busy time charged to no live process: interrupts, processes that came and went) and idle. "
-            "*ms/request* is gunicorn CPU per request, the figure least sensitive to noise.\n"
+            "*ms/request* is the web server's CPU per request, the figure least sensitive to noise.\n"
         )
         w(
-            "| scenario | wall s | gunicorn s | gunicorn ms/request | PostgreSQL s | load generator s "
+            "| scenario | wall s | server s | server ms/request | PostgreSQL s | load generator s "
             "| helpers s | other processes s | steal s | unattributed s | idle s |"
         )
         w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -665,7 +671,7 @@ def render(
     if p:
         w(f"## Profile: {p['scenario']}\n")
         w(
-            f"py-spy, {p['seconds']:g} s at 200 Hz on both gunicorn workers "
+            f"py-spy, {p['seconds']:g} s at 200 Hz on both web server workers "
             f"while `{p['scenario']}` ran again "
             f"(a separate pass; the numbers above were measured without the profiler). {fmt(p['samples'])} "
             "samples (py-spy drops idle samples; time waiting on PostgreSQL counts as busy).\n"

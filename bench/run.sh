@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # NovaCart benchmark: `bash bench/run.sh [options]` (`make bench`). See docs/bench.md.
 # Installs wrk (Debian package) and bench/.venv (bench/requirements.txt) when missing, then
-# runs bench/runner.py, which creates fresh PostgreSQL databases, starts localstripe and gunicorn
+# runs bench/runner.py, which creates fresh PostgreSQL databases, starts localstripe and the web server
 # on loopback, drives load at 127.0.0.1 only, stops everything it started and renders
 # BENCHMARKS.md. Pass --help for the options; with no options it performs the full recorded run.
 set -euo pipefail

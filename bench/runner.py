@@ -1,8 +1,9 @@
 """Benchmark orchestrator: `bash bench/run.sh [options]` (see docs/bench.md).
 
 Runs in bench/.venv (standard library only) and starts everything it measures itself:
-fresh PostgreSQL databases seeded with `seed_demo --products N`, localstripe and gunicorn
-(2 workers, production settings plus the bench ping URL) on free loopback ports, wrk for the
+fresh PostgreSQL databases seeded with `seed_demo --products N`, localstripe and the web server
+(granian through `python -m backend.serve`,
+2 workers, production settings plus the bench ping URL) on free loopback ports, wrk for the
 read scenarios and bench/checkout.py for the checkout mix. It stops what it started, writes
 bench/results/<run>/results.json and renders BENCHMARKS.md through bench/report.py.
 """
@@ -31,7 +32,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PROJECT_PY = ROOT / ".venv" / "bin" / "python"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 BENCH_PY = Path(sys.executable)
 HOST = "127.0.0.1"  # the only address this harness ever sends traffic to
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
@@ -111,7 +111,7 @@ def _all_process_ticks() -> dict[int, tuple[int, str]]:
 
 
 class CpuMeter:
-    """Where the cores went while a scenario ran, from /proc: the gunicorn processes, the
+    """Where the cores went while a scenario ran, from /proc: the web server's processes, the
     PostgreSQL backends of the bench databases, the load generator (children this script waited
     for), helpers (localstripe, the Stripe delay proxy, Redis), every other process on the machine
     (other people's work: the noise indicator), and the rest of the busy time, which no live
@@ -212,7 +212,8 @@ def machine() -> dict:
         "os": _os_name(),
         "python": run([str(PROJECT_PY), "-c", "import sys; print(sys.version.split()[0])"]).strip(),
         "django": run([str(PROJECT_PY), "-c", "import django; print(django.__version__)"]).strip(),
-        "gunicorn": run([str(GUNICORN), "--version"]).strip().split()[-1].strip("()"),
+        "server": "granian "
+        + run([str(PROJECT_PY), "-c", "import granian; print(granian.__version__)"]).strip(),
         "postgresql": psql("SHOW server_version"),
         "wrk": (
             subprocess.run(
@@ -335,7 +336,7 @@ class Service:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # gunicorn: graceful stop of its own workers
+            self.proc.terminate()  # the web server: graceful stop of its own workers
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -369,17 +370,12 @@ def http_get(url: str, token: str | None = None) -> tuple[int, bytes]:
     return status, body
 
 
-def gunicorn_cmd(port: int) -> tuple[list[str], str]:
-    # bench.wsgi: backend.wsgi's application plus /api/bench/bare/ (the ping view without any
-    # middleware), so the middleware stack's cost is measured in the same server and run.
-    # Worker recycling (max_requests) is off for the measurement: at hundreds of requests per
-    # second a recycle every ~1000 requests restarts a worker every few seconds, and each restart
-    # (a fresh Django import, ~1 s of CPU) would be what the benchmark measures.
-    common = ["--bind", f"{HOST}:{port}", "--workers", "2", "--max-requests", "0"]
-    if (ROOT / "gunicorn.conf.py").exists():
-        return [str(GUNICORN), "bench.wsgi", "-c", "gunicorn.conf.py", *common], "gunicorn.conf.py"
-    flags = ["--worker-class", "sync", "--timeout", "60", "--access-logfile", "-"]
-    return [str(GUNICORN), "bench.wsgi", *common, *flags], "explicit flags"
+def server_cmd(port: int) -> tuple[list[str], dict[str, str]]:
+    """The production launcher (backend/serve.py) on bench.wsgi: backend.wsgi's application plus
+    /api/bench/bare/ (the ping view without any middleware), so the middleware stack's cost is
+    measured in the same server and run. 2 workers, on loopback; threads as WEB_THREADS says."""
+    cmd = [str(PROJECT_PY), "-m", "backend.serve", "bench.wsgi:application"]
+    return cmd, {"PORT": str(port), "WEB_BIND_ADDRESS": HOST, "WEB_CONCURRENCY": "2"}
 
 
 # --- Load -------------------------------------------------------------------------------
@@ -444,7 +440,7 @@ def wrk(
 
 
 class PySpy:
-    """py-spy on every gunicorn worker for `seconds`; `collect()` returns the hottest frames."""
+    """py-spy on every web server worker for `seconds`; `collect()` returns the hottest frames."""
 
     def __init__(self, pids: list[int], seconds: float, out_dir: Path, name: str):
         pyspy = BENCH / ".venv" / "bin" / "py-spy"
@@ -546,7 +542,7 @@ class Bench:
         self.tokens_file = self.out_dir / "tokens.json"
 
     def helper_pids(self) -> list[int]:
-        return [s.proc.pid for s in self.services if s.name != "gunicorn" and s.proc is not None]
+        return [s.proc.pid for s in self.services if s.name != "server" and s.proc is not None]
 
     def wanted(self, name: str) -> bool:
         return not self.only or name in self.only
@@ -572,11 +568,12 @@ class Bench:
         self, database: str, label: str, extra_env: dict | None = None
     ) -> tuple[Service, str, list[int]]:
         port = free_port()
-        cmd, how = gunicorn_cmd(port)
-        shown = shlex.join(["gunicorn", *cmd[1:]]).replace(f"{HOST}:{port}", f"{HOST}:<free port>")
-        self.results["settings"]["gunicorn"] = f"`{shown}` ({how})"
-        env = django_env(database, {**self.server_env, "PORT": str(port), **(extra_env or {})})
-        server = Service("gunicorn", cmd, env, self.out_dir / f"gunicorn-{label}.log", port)
+        cmd, server_env = server_cmd(port)
+        shown = " ".join(f"{k}={v}" for k, v in server_env.items() if k != "PORT")
+        shown = f"{shown} python {shlex.join(cmd[1:])}"
+        self.results["settings"]["server"] = f"`{shown}` (backend/serve.py)"
+        env = django_env(database, {**self.server_env, **server_env, **(extra_env or {})})
+        server = Service("server", cmd, env, self.out_dir / f"server-{label}.log", port)
         server.start(ready_path="/api/bench/ping/")
         self.services.append(server)
         deadline = time.monotonic() + 60
@@ -642,7 +639,7 @@ class Bench:
         the rounds. A burst of unrelated work on the machine then spoils one round of every
         scenario instead of all of one scenario, and the median drops it.
 
-        A spec: name, base, paths (round-robin), pids (gunicorn, for the CPU split), and optional
+        A spec: name, base, paths (round-robin), pids (the web server, for the CPU split), and optional
         tokens_file (Bearer tokens, rotated), token (for the first check request), unique (every
         request a distinct URL, via an ignored `nocache` parameter: no catalogue-cache hits)."""
         a = self.args
@@ -831,7 +828,7 @@ class Bench:
             self.stop_server(nc_server)
         if tokens and self.wanted("checkout"):
             r["scenarios"]["checkout"] = self.checkout(base, state, pids)
-            r["scenarios"]["checkout"]["gunicorn_threads"] = gunicorn_threads()
+            r["scenarios"]["checkout"]["server_threads"] = server_threads()
         self.stop_server(server)
 
         checkout = r["scenarios"].get("checkout", {})
@@ -859,7 +856,7 @@ class Bench:
 
     def checkout_stripe_latency(self, db: str, threads: int | None = None) -> None:
         """What-if: the checkout mix again with a Stripe that answers as slowly as the real one
-        (with `threads`, gunicorn's GUNICORN_THREADS for this pass; else gunicorn.conf.py's)."""
+        (with `threads`, WEB_THREADS for this pass; else the server's default)."""
         ms = self.args.stripe_latency_ms
         port = free_port()
         cmd = [str(BENCH_PY), str(BENCH / "stripe_delay.py"), str(port), str(self.stripe_port), str(ms)]
@@ -870,13 +867,13 @@ class Bench:
         extra = {"STRIPE_API_BASE": f"http://{HOST}:{port}"}
         label = "stripe-latency" + (f"-threads{threads}" if threads else "")
         if threads:
-            extra["GUNICORN_THREADS"] = str(threads)
+            extra["WEB_THREADS"] = str(threads)
         server, base, workers = self.start_server(db, label, extra_env=extra)
         log(f"checkout with {ms:g} ms added to every Stripe call (what-if), threads {threads or 'default'}")
         self.login(base, state)
         result = self.checkout(base, state, [server.proc.pid, *workers], name=label.replace("-", "_"))
         result["stripe_latency_ms"] = ms
-        result["gunicorn_threads"] = threads or gunicorn_threads()
+        result["server_threads"] = threads or server_threads()
         self.stop_server(server)
         self.stop_server(proxy)
         self.verify(db, state, result)
@@ -917,7 +914,7 @@ class Bench:
 
     def scale_run(self) -> None:
         """The product list (cache hit and miss) on every scale size: all databases seeded and all
-        servers up first (an idle gunicorn costs nothing), then measured interleaved."""
+        servers up first (an idle server costs nothing), then measured interleaved."""
         sizes = [int(x) for x in self.args.scale.split(",") if x.strip()]
         if not sizes or not (self.wanted("product_list") or self.wanted("web_list_all")):
             return
@@ -987,9 +984,9 @@ def reads_detail_paths(state: dict) -> list[str]:
     return [f"/api/products/{pk}/" for pk in state["detail_ids"]]
 
 
-def gunicorn_threads() -> int | None:
-    """GUNICORN_THREADS as gunicorn.conf.py reads it (its default 8 when unset; keep in step)."""
-    value = os.environ.get("GUNICORN_THREADS", "").strip()
+def server_threads() -> int | None:
+    """WEB_THREADS as backend/serve.py reads it (its default 8 when unset; keep in step)."""
+    value = os.environ.get("WEB_THREADS", "").strip()
     return int(value) if value else 8
 
 
@@ -1106,7 +1103,7 @@ def main() -> None:
         "--no-compare-threads",
         dest="compare_threads",
         action="store_false",
-        help="skip the Stripe-delay checkout with 1 gunicorn thread per worker",
+        help="skip the Stripe-delay checkout with 1 thread per worker",
     )
     add(
         "--quick",

@@ -4,7 +4,7 @@ through a Django handler with no middleware at all.
 
 `ping` (full middleware stack) against `bare` (none), in one server and one run, is the
 middleware and authentication stack's overhead that issue 12 asks for. Only the bench starts
-gunicorn with `bench.wsgi` (bench/runner.py); production serves `backend.wsgi`, where neither
+the web server with `bench.wsgi` (bench/runner.py); production serves `backend.wsgi`, where neither
 path exists.
 """
 
@@ -12,10 +12,14 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings_bench")
 
+from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 
-from backend.wsgi import application as full_application
+from backend.wsgi import application as production_application
+from core.gc_freeze import FreezeAfterWarmup
+
+full_application = production_application.app  # Django's handler, without the freeze (wrapped below)
 
 BARE_PATH = "/api/bench/bare/"
 PING_PATH = "/api/bench/ping/"
@@ -35,8 +39,13 @@ class NoMiddlewareHandler(WSGIHandler):
 bare_application = NoMiddlewareHandler()
 
 
-def application(environ, start_response):
+def dispatch(environ, start_response):
     if environ.get("PATH_INFO") == BARE_PATH:
         environ["PATH_INFO"] = PING_PATH  # the very same view, minus the middleware
         return bare_application(environ, start_response)
     return full_application(environ, start_response)
+
+
+# The production freeze (core/gc_freeze.py) counts every request, the bare view's included, so
+# every scenario is measured with it, as production runs.
+application = FreezeAfterWarmup(dispatch, after=settings.GC_FREEZE_AFTER)
