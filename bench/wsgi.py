@@ -19,7 +19,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from backend.wsgi import application as production_application
 from core.gc_freeze import FreezeAfterWarmup
 
-full_application = production_application.app  # Django's handler, without the freeze (wrapped below)
+full_application = production_application.app  # without the freeze (wrapped below)
 
 BARE_PATH = "/api/bench/bare/"
 PING_PATH = "/api/bench/ping/"

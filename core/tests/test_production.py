@@ -337,6 +337,9 @@ def test_refuses_to_start_with_a_value_it_cannot_read_and_names_the_variable(var
         ("PORT", "http"),
         ("WEB_GRACEFUL_TIMEOUT", "0"),
         ("WEB_MAX_RSS_MB", "-1"),
+        ("PORT", "70000"),
+        ("WEB_THREAD_IDLE_TIMEOUT", "3"),  # granian's bounds: 5 to 600 s
+        ("WEB_THREAD_IDLE_TIMEOUT", "601"),
     ],
 )
 def test_the_server_refuses_a_count_it_cannot_use_and_names_the_variable(variable, value):
@@ -361,6 +364,7 @@ def test_the_server_reads_its_variables():
             "WEB_THREADS": "4",
             "WEB_GRACEFUL_TIMEOUT": "20",
             "WEB_MAX_RSS_MB": "512",
+            "WEB_THREAD_IDLE_TIMEOUT": "120",
             "LOG_LEVEL": "WARNING",
         }
     )
@@ -374,15 +378,40 @@ def test_the_server_reads_its_variables():
     assert chosen["target"] == "backend.wsgi:application"
     assert chosen["interface"] == "wsgi"
     assert chosen["respawn_failed_workers"] is True
-    assert "backpressure" not in chosen  # it would count a proxy's idle kept-alive connections
+    assert chosen["blocking_threads_idle_timeout"] == 120
+    # Connections per worker as gunicorn's worker_connections (granian's default is a share of
+    # the backlog: ~1,000 per instance whatever the workers), a deeper backlog, 64 KiB of head.
+    assert (chosen["backpressure"], chosen["backlog"]) == (1000, 2048)
+    assert chosen["http1_settings"].max_buffer_size == 64 * 1024
 
     defaults = options({})
     assert (defaults["address"], defaults["port"], defaults["blocking_threads"]) == ("0.0.0.0", 8000, 8)
+    assert defaults["blocking_threads_idle_timeout"] == 30
+    assert options({"WEB_BIND_ADDRESS": "::1"})["address"] == "::1"
+    with pytest.raises(SystemExit, match="WEB_BIND_ADDRESS must be an IP address .* not 'localhost'"):
+        options({"WEB_BIND_ADDRESS": "localhost"})
     assert 1 <= defaults["workers"] <= 4
     assert defaults["workers_max_rss"] is None  # off: a restart may drop queued connections
     assert defaults["log_level"] == "info"
     with pytest.raises(SystemExit, match="LOG_LEVEL must be one of"):
         options({"LOG_LEVEL": "loud"})
+
+
+@pytest.mark.parametrize("reuse_port", [False, True])
+def test_the_server_refuses_a_port_already_in_use(reuse_port):
+    # granian's workers bind with SO_REUSEPORT: beside another such listener (a stale instance)
+    # they would start and split its traffic, so the launcher checks with a plain bind first.
+    with socket.socket() as taken:
+        if reuse_port:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = process_env(PORT=str(port), WEB_BIND_ADDRESS="127.0.0.1", SECRET_KEY="k" * 50)
+        result = run([PYTHON, "-m", "backend.serve"], env, timeout=60)
+
+    assert result.returncode != 0
+    assert result.stderr.strip() == f"PORT {port} on 127.0.0.1 is not free: Address already in use."
 
 
 def test_the_server_takes_one_target_or_none():

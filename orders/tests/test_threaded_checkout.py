@@ -3,7 +3,8 @@
 
 Many buyers race for the last units at once: exactly the stock is sold, the others get 409, no
 5xx; and the database connections stay bounded by workers x threads, are reused across requests
-(DB_CONN_MAX_AGE) and are all closed when the server stops.
+(DB_CONN_MAX_AGE), are closed with the threads the server ends when they idle, and are all closed
+when the server stops.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def test_threaded_checkouts_sell_the_last_units_once_and_bound_connections(tmp_p
         WEB_BIND_ADDRESS="127.0.0.1",
         WEB_CONCURRENCY=str(WORKERS),
         WEB_THREADS=str(THREADS),
+        WEB_THREAD_IDLE_TIMEOUT="5",  # granian's least: idle threads end after 5 s
         DB_CONN_MAX_AGE="60",
         LOG_LEVEL="WARNING",
     )
@@ -173,6 +175,21 @@ def test_threaded_checkouts_sell_the_last_units_once_and_bound_connections(tmp_p
         # ...and they were kept and reused (DB_CONN_MAX_AGE), not opened per request.
         assert len(watcher.pids) <= WORKERS * THREADS, watcher.pids
         assert 1 <= len(still_open) <= WORKERS * THREADS
+
+        # Idle, the server ends its threads (each worker may keep one), and an ended thread's
+        # connection is closed with it (core/thread_connections.py), not left to the collector.
+        with psycopg.connect(conninfo, autocommit=True) as probe:
+            deadline = time.monotonic() + 30
+            while True:
+                idle_left = probe.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+                    "AND pid <> %s",
+                    [database, _test_backend_pid()],
+                ).fetchone()[0]
+                if idle_left <= WORKERS or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+        assert idle_left <= WORKERS, (idle_left, len(still_open))
     finally:
         server.send_signal(signal.SIGTERM)
         try:
