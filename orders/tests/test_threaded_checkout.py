@@ -178,17 +178,7 @@ def test_threaded_checkouts_sell_the_last_units_once_and_bound_connections(tmp_p
 
         # Idle, the server ends its threads (each worker may keep one), and an ended thread's
         # connection is closed with it (core/thread_connections.py), not left to the collector.
-        with psycopg.connect(conninfo, autocommit=True) as probe:
-            deadline = time.monotonic() + 30
-            while True:
-                idle_left = probe.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
-                    "AND pid <> %s",
-                    [database, _test_backend_pid()],
-                ).fetchone()[0]
-                if idle_left <= WORKERS or time.monotonic() > deadline:
-                    break
-                time.sleep(0.5)
+        idle_left = _connections_left(conninfo, database, at_most=WORKERS, seconds=30)
         assert idle_left <= WORKERS, (idle_left, len(still_open))
     finally:
         server.send_signal(signal.SIGTERM)
@@ -201,23 +191,28 @@ def test_threaded_checkouts_sell_the_last_units_once_and_bound_connections(tmp_p
     assert "Traceback" not in stderr_path.read_text()
 
     # Stopping the server closes every connection it held.
+    assert _connections_left(conninfo, database, at_most=0, seconds=10) == 0
+
+    product.refresh_from_db()
+    assert product.stock == 0
+    assert Order.objects.filter(items__product=product).distinct().count() == STOCK
+    assert Product.objects.filter(pk=product.pk, stock__lt=0).count() == 0
+
+
+def _connections_left(conninfo: str, database: str, *, at_most: int, seconds: float) -> int:
+    """The server's connections to the test database, polled until at most `at_most` are left
+    or `seconds` have passed (the test's own connections are not counted)."""
     with psycopg.connect(conninfo, autocommit=True) as probe:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + seconds
         while True:
             left = probe.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
                 "AND pid <> %s",
                 [database, _test_backend_pid()],
             ).fetchone()[0]
-            if left == 0 or time.monotonic() > deadline:
-                break
+            if left <= at_most or time.monotonic() > deadline:
+                return left
             time.sleep(0.2)
-    assert left == 0
-
-    product.refresh_from_db()
-    assert product.stock == 0
-    assert Order.objects.filter(items__product=product).distinct().count() == STOCK
-    assert Product.objects.filter(pk=product.pk, stock__lt=0).count() == 0
 
 
 def _test_backend_pid() -> int:
