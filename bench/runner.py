@@ -2,10 +2,10 @@
 
 Runs in bench/.venv (standard library only) and starts everything it measures itself:
 fresh PostgreSQL databases seeded with `seed_demo --products N`, localstripe and the web server
-(granian through `python -m backend.serve`,
-2 workers, production settings plus the bench ping URL) on free loopback ports, wrk for the
-read scenarios and bench/checkout.py for the checkout mix. It stops what it started, writes
-bench/results/<run>/results.json and renders BENCHMARKS.md through bench/report.py.
+(granian through `python -m backend.serve`, 2 workers, production settings plus the bench ping
+URL) on free loopback ports, wrk for the read scenarios and bench/checkout.py for the checkout
+mix. It stops what it started, writes bench/results/<run>/results.json and renders BENCHMARKS.md
+through bench/report.py.
 """
 
 from __future__ import annotations

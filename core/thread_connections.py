@@ -46,12 +46,6 @@ class _ClosesOnExit:
                 logger.debug("closing an ended thread's connection failed", exc_info=True)
 
 
-def watch_current_thread() -> None:
-    """Make sure the current thread's connections are closed when it ends."""
-    if getattr(_local, "sentinel", None) is None:
-        _local.sentinel = _ClosesOnExit([connections[alias] for alias in connections])
-
-
 class CloseConnectionsOnThreadExit:
     """The WSGI application `app`, each of whose threads closes its connections when it ends."""
 
@@ -59,6 +53,6 @@ class CloseConnectionsOnThreadExit:
         self.app = app
 
     def __call__(self, environ, start_response):
-        if getattr(_local, "sentinel", None) is None:
-            watch_current_thread()
+        if getattr(_local, "sentinel", None) is None:  # the thread's first request
+            _local.sentinel = _ClosesOnExit([connections[alias] for alias in connections])
         return self.app(environ, start_response)
