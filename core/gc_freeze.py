@@ -33,12 +33,17 @@ class FreezeAfterWarmup:
             raise ValueError("after must be 0 (off) or more")
         self.app = app
         self.after = after
+        self._armed = after > 0  # False once a request has taken the freeze: no more counting
         self._served = itertools.count(1)  # next() on a count is atomic under the GIL
         self._once = threading.Lock()  # taken without waiting, never released: one freeze
 
     def __call__(self, environ, start_response):
         response = self.app(environ, start_response)
-        if self.after and (served := next(self._served)) >= self.after and self._once.acquire(blocking=False):
+        if not self._armed:
+            return response
+        served = next(self._served)
+        if served >= self.after and self._once.acquire(blocking=False):
+            self._armed = False
             return _ThenFreeze(response, served)
         return response
 
