@@ -1,20 +1,21 @@
 """One structured log line per request, an `X-Request-ID` accepted or generated, a 503 (not a
-500) while the database is unreachable, and the browser-only middleware (session, session user,
-messages) skipped on the token API's paths."""
+500) while the database is unreachable, the browser-only middleware (session, CSRF, session user,
+messages, axes) skipped on the token API's paths, and CORS without a dict of headers when there is
+no Origin."""
 
 import logging
+import os
 import re
 import time
-import uuid
 
+from corsheaders.middleware import CorsMiddleware as CorsHeadersMiddleware
 from django.conf import settings
-from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
-from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
-from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.http.response import HttpResponseRedirectBase
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
+from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject, empty
 from django.utils.http import escape_leading_slashes
 
@@ -24,6 +25,16 @@ from .views import not_found
 
 logger = logging.getLogger("novacart.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# A random (version 4) UUID's bits: what `uuid.uuid4().hex` returns, at a third of its cost (no UUID
+# object is built). The 16 random bytes come from the kernel, as uuid4's do, so ids stay unique
+# across forked workers.
+_UUID4_KEEP = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A new request id: a random UUID in 32 lowercase hex digits."""
+    return "%032x" % (int.from_bytes(os.urandom(16)) & _UUID4_KEEP | _UUID4_SET)
 
 
 def _user_id(request) -> int | None:
@@ -52,7 +63,7 @@ class RequestLogMiddleware:
     def __call__(self, request):
         # META, not `request.headers`: the latter builds a dict of every header on first use.
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
         request.request_id = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
@@ -107,13 +118,22 @@ class DatabaseUnavailableMiddleware:
 # --- Browser-only middleware, skipped on the token API -----------------------------------------
 # The API under /api/ authenticates with JWT only (REST_FRAMEWORK's DEFAULT_AUTHENTICATION_CLASSES;
 # no view has SessionAuthentication) and every view there is a DRF view, which is csrf_exempt
-# (core/tests/test_api_middleware.py holds both). A session, a session-backed `request.user` and
-# flash messages serve no one on those paths, but each costs work on every request (session store
-# and message storage objects, the lazy user, response hooks). The admin, and the API's browser
-# pages (Swagger UI, ReDoc, the schema they load), keep them all.
-# CsrfViewMiddleware stays Django's own, everywhere (`check --deploy` looks for it by name, and its
-# cost on an API request is one cookie lookup: DRF views are exempt from its check).
+# (core/tests/test_api_middleware.py holds both). A session, a session-backed `request.user`, a
+# CSRF cookie, flash messages and django-axes' admin lockout (AXES_ONLY_ADMIN_SITE) serve no one
+# on those paths, but each costs a layer of work on every request. They are Django's and axes' own
+# classes, listed last in MIDDLEWARE (where `check --deploy` and axes' checks find them by name),
+# after `SkipBrowserMiddlewareOnTokenApi`, which jumps over all of them on the token API's paths.
+# The admin, and the API's browser pages (Swagger UI, ReDoc, the schema they load), keep them all.
 _BROWSER_API_PREFIXES = ("/api/docs/", "/api/redoc/", "/api/schema/")
+
+# What may follow SkipBrowserMiddlewareOnTokenApi in MIDDLEWARE: it skips everything after it.
+BROWSER_ONLY_MIDDLEWARE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "axes.middleware.AxesMiddleware",
+)
 
 
 def is_token_api_path(path: str) -> bool:
@@ -121,24 +141,71 @@ def is_token_api_path(path: str) -> bool:
     return path.startswith("/api/") and not path.startswith(_BROWSER_API_PREFIXES)
 
 
-class _SkippedOnTokenApi:
+def _chain_end(get_response, layers: int):
+    """The innermost handler of Django's middleware chain, `layers` middleware below `get_response`.
+
+    Django wraps each middleware instance, and at the end its own `_get_response` (URL resolution,
+    view middleware, the view), in `convert_exception_to_response`, which records the wrapped
+    callable as `__wrapped__`; each instance keeps the next handler as `get_response`.
+    """
+    handler = get_response
+    for _ in range(layers):
+        instance = getattr(handler, "__wrapped__", None)
+        handler = getattr(instance, "get_response", None)
+        if handler is None:
+            break
+    wrapped = getattr(handler, "__wrapped__", None)
+    if getattr(wrapped, "__name__", None) != "_get_response":
+        raise ImproperlyConfigured(
+            "SkipBrowserMiddlewareOnTokenApi could not find Django's view handler "
+            f"{layers} middleware below it."
+        )
+    return handler
+
+
+class SkipBrowserMiddlewareOnTokenApi:
+    """On the token API's paths, calls the view directly, past the browser-only middleware that
+    follows this one in MIDDLEWARE (BROWSER_ONLY_MIDDLEWARE, in any order); elsewhere, calls them.
+
+    One check per request instead of five middleware layers. The view middleware hooks still run
+    (CsrfViewMiddleware's `process_view` returns at once for a csrf_exempt view). WSGI only.
+    """
+
+    def __init__(self, get_response):
+        after = settings.MIDDLEWARE[settings.MIDDLEWARE.index(_dotted_name(type(self))) + 1 :]
+        if not set(after) <= set(BROWSER_ONLY_MIDDLEWARE):
+            raise ImproperlyConfigured(
+                "Only browser-only middleware may follow SkipBrowserMiddlewareOnTokenApi, "
+                f"not {sorted(set(after) - set(BROWSER_ONLY_MIDDLEWARE))}."
+            )
+        self.get_response = get_response
+        self.view_handler = _chain_end(get_response, len(after))
+
     def __call__(self, request):
         if is_token_api_path(request.path_info):
-            return self.get_response(request)  # sync, or a coroutine the async handler awaits
-        return super().__call__(request)
+            return self.view_handler(request)
+        return self.get_response(request)
 
 
-class SessionMiddleware(_SkippedOnTokenApi, DjangoSessionMiddleware):
-    """Django's SessionMiddleware, except on the token API's paths."""
+def _dotted_name(cls) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
-class AuthenticationMiddleware(_SkippedOnTokenApi, DjangoAuthenticationMiddleware):
-    """Django's AuthenticationMiddleware (the session user), except on the token API's paths, where
-    DRF's JWT authentication sets `request.user` (on the Django request too) when the view runs."""
+class CorsMiddleware(CorsHeadersMiddleware):
+    """django-cors-headers' middleware, with a shortcut for a request without an `Origin` header
+    (every same-origin, server-to-server, curl and mobile request): it only gets `Vary: origin`
+    where CORS applies, as corsheaders gives it, without building `request.headers` (a dict of
+    every header) to find that there is no Origin. Preflights and requests with an Origin take
+    corsheaders' own path. core/tests/test_cors.py compares both on every kind of request."""
 
-
-class MessageMiddleware(_SkippedOnTokenApi, DjangoMessageMiddleware):
-    """Django's MessageMiddleware (the admin's flash messages), except on the token API's paths."""
+    def __call__(self, request):
+        if self.async_mode or request.method == "OPTIONS" or "HTTP_ORIGIN" in request.META:
+            return super().__call__(request)
+        request._cors_enabled = enabled = self.is_enabled(request)
+        response = self.get_response(request)
+        if enabled:
+            patch_vary_headers(response, ("origin",))
+        return response
 
 
 class PermanentRedirectKeepingMethod(HttpResponseRedirectBase):

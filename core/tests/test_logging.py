@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import re
+import uuid
 
 import pytest
 from django.conf import settings
@@ -14,6 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from core.logging import REDACTED, RedactingJsonFormatter, RequestIdFilter, request_id_var
+from core.middleware import new_request_id
 from users.tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +71,21 @@ def test_a_missing_or_unsafe_request_id_is_replaced(api_client, log_output, inco
     assert re.fullmatch(r"[0-9a-f]{32}", generated)
     [line] = _request_lines(log_output())
     assert line["request_id"] == generated
+
+
+def test_a_generated_request_id_is_a_random_uuid_in_hex():
+    ids = [new_request_id() for _ in range(2000)]
+
+    assert len(set(ids)) == len(ids)
+    for request_id in ids[:200]:
+        parsed = uuid.UUID(request_id)
+        assert parsed.hex == request_id  # 32 lowercase hex digits, as uuid4().hex
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # Every one of the 122 random bits varies.
+    varying = 0
+    for request_id in ids:
+        varying |= int(request_id, 16) ^ int(ids[0], 16)
+    assert bin(varying).count("1") == 122
 
 
 def test_the_request_id_is_on_every_line_logged_while_serving(api_client, log_output):
