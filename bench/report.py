@@ -34,8 +34,12 @@ CPU_TARGETS_MS = {"web_list": 2.0, "product_detail": 1.3, "cart_read": 2.5, "pro
 # bare view has measured 0.46 to 1.13 ms here), so each target is also read as a multiple of the
 # bare view (no middleware) measured in the same run: CPU_TARGETS_MS / ISSUE_BARE_CPU_MS. Dividing
 # by our bare view, not by our full stack, is the stricter of the two readings.
+# Since the web server became granian (docs/bench.md, tenth look) the bare view costs half what it
+# did under gunicorn on the same machine: the server's share of a request went, not the machine's
+# speed, so those multiples stopped carrying the targets from one machine to another. They are
+# still printed (the issue asks for each read as a ratio to the bare view) but no longer judged.
 ISSUE_BARE_CPU_MS = 0.62
-MIDDLEWARE_TARGET = 1.25  # full stack / bare view, CPU per request
+MIDDLEWARE_TARGET = 1.25  # full stack / bare view (no middleware), CPU or instructions per request
 WEB_LIST_ALL_P50_TARGET_MS = 100.0
 WEB_LIST_ALL_CPU_TARGET_MS = 19.0  # half of the ~38 ms the issue measured
 STRIPE_DELAY_TARGET = 0.7
@@ -165,13 +169,29 @@ def _uncached(s: dict, key: str) -> dict | None:
 
 def issue12_targets(results: dict) -> list[dict]:
     s = results["scenarios"]
+    stack = results.get("stack_instructions", {})
     rows = [
         {
             "name": "middleware + authentication stack: ping / bare view, server CPU per request",
             "value": ratio(_cpu_ms(s.get("ceiling")), _cpu_ms(s.get("bare"))),
             "target": f"<= {MIDDLEWARE_TARGET}",
             "ok": lambda v: v <= MIDDLEWARE_TARGET,
-        }
+        },
+        {
+            "name": "middleware + authentication stack: ping / bare view, instructions per request "
+            "(callgrind, in process; bench/instructions.py)",
+            "value": stack.get("ratio") if "skipped" not in stack else None,
+            "target": f"<= {MIDDLEWARE_TARGET}",
+            "ok": lambda v: v <= MIDDLEWARE_TARGET,
+        },
+        {
+            "name": "ping view behind the full stack: server CPU ms per request, against the original "
+            f"backend's bare DRF view behind its stack ({ISSUE_BARE_CPU_MS:g} ms on the issue's machine)",
+            "value": _cpu_ms(s.get("ceiling")),
+            "target": f"<= {MIDDLEWARE_TARGET * ISSUE_BARE_CPU_MS:.3f} "
+            f"({MIDDLEWARE_TARGET:g} x {ISSUE_BARE_CPU_MS:g})",
+            "ok": lambda v: v <= MIDDLEWARE_TARGET * ISSUE_BARE_CPU_MS,
+        },
     ]
     labels = {
         "web_list": "storefront list (~20 products)",
@@ -194,8 +214,9 @@ def issue12_targets(results: dict) -> list[dict]:
             {
                 "name": f"{labels[key]}, cache off: server CPU per request / the bare view's (same run)",
                 "value": ratio(_cpu_ms(_uncached(s, key)), _cpu_ms(s.get("bare"))),
-                "target": f"<= {relative:.2f} ({target:g} ms / the issue's bare {ISSUE_BARE_CPU_MS:g} ms)",
-                "ok": lambda v, t=relative: v <= t,
+                "target": f"(reported; {relative:.2f} = {target:g} ms / the issue's bare "
+                f"{ISSUE_BARE_CPU_MS:g} ms)",
+                "ok": None,
             }
         )
     web = results.get("web_list_all", {})
@@ -247,10 +268,11 @@ def render_cache_off(results: dict) -> list[str]:
         "middleware at all (`bench/wsgi.py`, `/api/bench/bare/`, bench only). *CPU / bare* is the "
         "web server's CPU per request divided by the bare view's (lower is better; the noise-robust figure); "
         "*req/s / bare* the throughput ratio (higher is better; moves with the machine's other load). "
-        "Targets are issue 12's, in web server CPU ms per request with the cache off, and the same "
-        f"targets as multiples of the bare view (divided by the {ISSUE_BARE_CPU_MS:g} ms bare view of "
-        "the issue's run), since machines of this class differ by more than the targets' margins; "
-        "*met* gives both readings.\n"
+        "Targets are issue 12's, in web server CPU ms per request with the cache off. The same "
+        f"targets divided by the {ISSUE_BARE_CPU_MS:g} ms bare view of the issue's run are shown as "
+        "multiples of the bare view for reference, not judged: under granian the bare view costs half "
+        "what it did under gunicorn on the same machine, so it no longer measures the machine's speed "
+        "(docs/bench.md, tenth look).\n"
     )
     out.append(
         "| scenario | cached req/s | cached p50 ms | cached CPU ms/req | cache off req/s "
@@ -270,8 +292,7 @@ def render_cache_off(results: dict) -> list[str]:
         vs_rps = ratio(off["rps"], bare_rps) if off else None
         met = "n/a" if target is None or cpu is None else ("yes" if ok(cpu) else "**NO**")
         if relative is not None and vs_cpu is not None:
-            target = f"{target}; <= {relative:.2f} x bare"
-            met = f"ms: {met}; x bare: {'yes' if vs_cpu <= relative else '**NO**'}"
+            target = f"{target} (reference: {relative:.2f} x bare)"
         out.append(
             f"| {label} | {' | '.join(cells(cached))} | {' | '.join(cells(off))} | "
             f"{fmt(vs_cpu)} | {fmt(vs_rps)} | {target or ''} | {met} |"
@@ -320,6 +341,23 @@ def render_cache_off(results: dict) -> list[str]:
             lambda v: v <= WEB_LIST_ALL_CPU_TARGET_MS,
         )
     out.append("")
+    stack = results.get("stack_instructions")
+    if stack and "skipped" not in stack:
+        met = "met" if stack["ratio"] <= MIDDLEWARE_TARGET else "**not met**"
+        ping = _cpu_ms(s.get("ceiling"))
+        ours = "n/a" if ping is None else f"{ping:.2f}"
+        out.append(
+            f"**The stack in instructions** (`bench/instructions.py`: callgrind, in process, "
+            f"{fmt(stack['requests'])} requests after {fmt(stack['warmup'])} of warm-up, the production "
+            f"application; {stack['valgrind']}): the bare view {fmt(stack['bare'])} instructions per "
+            f"request, the ping view behind the full middleware and authentication stack "
+            f"{fmt(stack['full'])}, **{stack['ratio']:.3f} x** (target <= {MIDDLEWARE_TARGET:g} x: {met}). "
+            "Unlike the CPU ratio above, no other load on the machine moves this figure; it leaves out "
+            "what counts no instructions (cache misses, the web server's own threads). The issue's own "
+            f"comparison, the same view behind the whole stack against the original backend's "
+            f"({ISSUE_BARE_CPU_MS:g} ms on the issue's machine): {ours} ms of server CPU per request "
+            f"(<= {MIDDLEWARE_TARGET * ISSUE_BARE_CPU_MS:.3f} ms asked).\n"
+        )
     c = s.get("checkout", {})
     slow = results.get("stripe_latency_whatif")
     threads = results.get("stripe_latency_threads", {})

@@ -835,6 +835,8 @@ class Bench:
         if checkout and "skipped" not in checkout:
             self.verify(db, state, checkout)
         self.profile_pass(db, state)
+        if not a.quick and self.wanted("bare") and self.wanted("ceiling"):
+            self.stack_instructions(db)
         if checkout and "skipped" not in checkout and a.stripe_latency_ms and a.payment == "card":
             self.checkout_stripe_latency(db)
             if a.compare_threads:
@@ -911,6 +913,20 @@ class Bench:
             wrk(base, paths, out, self.args, tokens_file=spec.get("tokens_file"), duration=seconds)
         self.results["profile"] = {"scenario": target, "seconds": seconds, **spy.collect()}
         self.stop_server(server)
+
+    def stack_instructions(self, db: str) -> None:
+        """The middleware stack against the bare view in instructions per request, counted by
+        callgrind in process (bench/instructions.py): the ratio no other load on the machine moves."""
+        if not shutil.which("valgrind"):
+            self.results["stack_instructions"] = {"skipped": "valgrind is not installed"}
+            log("stack instructions SKIPPED: valgrind is not installed")
+            return
+        out = self.out_dir / "stack-instructions.json"
+        log("counting the stack's instructions per request under callgrind (about 1.5 minutes)")
+        run([str(PROJECT_PY), str(BENCH / "instructions.py"), "--out", str(out)], env=django_env(db))
+        self.results["stack_instructions"] = json.loads(out.read_text())
+        r = self.results["stack_instructions"]
+        log(f"instructions per request: bare {r['bare']:,}, full stack {r['full']:,} ({r['ratio']:.3f} x)")
 
     def scale_run(self) -> None:
         """The product list (cache hit and miss) on every scale size: all databases seeded and all

@@ -1,0 +1,144 @@
+"""The middleware and authentication stack's cost in instructions, which a noisy machine cannot move.
+
+    .venv/bin/python bench/instructions.py [--requests 300] [--out stack.json]
+
+Issue 12 asks that the full stack cost at most 1.25x a bare view. In CPU ms per request under load
+(bench/runner.py, bench/cpu_split.sh) that ratio moves by a tenth between rounds on shared cores.
+Here valgrind's callgrind counts the instructions one request executes, in process, through the
+production WSGI application (`bench.wsgi`, DEBUG off, production settings): the ping view through
+the full middleware stack (`full`) against the same view through a handler with no middleware
+(`bare`). Each variant runs twice under callgrind, with and without the measured requests after
+the same start-up and warm-up, and the difference divided by the requests is the count per
+request: the same to within a few hundred instructions from run to run, whatever else the machine
+is doing. What it leaves out is what no instruction count can see (cache misses, the web server's
+own threads), so the CPU ratio under load is still measured and reported beside it.
+
+Run by bench/runner.py at the end of a full run (not with --quick), with the bench's own environment;
+on its own it needs the bench settings' variables (bench/runner.py `django_env`): DATABASE_URL of
+any database (no query is made), SECRET_KEY, ALLOWED_HOSTS=127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WARMUP = 100
+PATH = "/api/bench/ping/"
+
+
+def child(variant: str, requests: int) -> None:
+    """Start Django, warm up, then serve `requests` pings through `variant`'s handler."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings_bench")
+    import bench.wsgi as bench_wsgi
+
+    app = bench_wsgi.bare_application if variant == "bare" else bench_wsgi.full_application
+
+    def environ() -> dict:
+        return {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": PATH,
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1:8000",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+
+    statuses = set()
+
+    def start_response(status, headers, exc_info=None):
+        statuses.add(status)
+
+    for _ in range(WARMUP + requests):
+        response = app(environ(), start_response)
+        b"".join(response)
+        response.close()
+    if statuses != {"200 OK"}:
+        raise SystemExit(f"{variant}: unexpected answers {sorted(statuses)}")
+
+
+def _instructions(variant: str, requests: int) -> int:
+    cmd = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--child",
+        variant,
+        "--requests",
+        str(requests),
+    ]
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or not found:
+        raise RuntimeError(f"callgrind ({variant}, {requests} requests) failed:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def measure(requests: int) -> dict:
+    """Instructions per request of each variant; two valgrind processes at a time."""
+    runs = [(variant, n) for variant in ("bare", "full") for n in (0, requests)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        totals = dict(zip(runs, pool.map(lambda run: _instructions(*run), runs), strict=True))
+    per_request = {
+        variant: round((totals[(variant, requests)] - totals[(variant, 0)]) / requests)
+        for variant in ("bare", "full")
+    }
+    version = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "path": PATH,
+        "requests": requests,
+        "warmup": WARMUP,
+        "valgrind": version,
+        "bare": per_request["bare"],
+        "full": per_request["full"],
+        "ratio": round(per_request["full"] / per_request["bare"], 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--child", choices=["bare", "full"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.requests)
+        return
+    if not shutil.which("valgrind"):
+        raise SystemExit("valgrind is not installed (Debian package valgrind)")
+    result = measure(args.requests)
+    print(
+        f"instructions per request: bare {result['bare']:,}, full stack {result['full']:,}, "
+        f"ratio {result['ratio']:.3f}"
+    )
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
