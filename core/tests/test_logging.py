@@ -272,6 +272,12 @@ _FRAGMENTS = [
     "://",
     "x",
     "2026-12-06T04:11:45.771+00:00",
+    # Letters the regex's case-insensitive matching equates with ASCII ones (long s, Kelvin sign,
+    # dotless i): a text holding one takes the regex, not the ASCII pre-check.
+    "pa\u017fsword",
+    "api\u212aey",
+    "\u0131",
+    "\u017f",
 ]
 
 
@@ -282,6 +288,19 @@ def test_scrub_text_skips_only_texts_no_pattern_can_change(text):
     from core.logging import _scrub_text_fully, scrub_text
 
     assert scrub_text(text) == _scrub_text_fully(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["pa\u017fsword=hunter2", "api\u212aey: abc123", "Bas\u0131c dXNlcjpwYXNz", "\u017fk_live_abcdefgh"],
+)
+def test_a_secret_spelled_with_letters_the_regex_folds_is_still_masked(text):
+    """Non-ASCII letters that case-insensitive matching equates with ASCII ones take the regex."""
+    from core.logging import _scrub_text_fully, scrub_text
+
+    assert scrub_text(text) == _scrub_text_fully(text)
+    if "\u017fk_" not in text:
+        assert REDACTED in scrub_text(text)
 
 
 def test_a_request_line_without_secrets_is_not_rewritten():
