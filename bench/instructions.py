@@ -9,9 +9,12 @@ production WSGI application (`bench.wsgi`, DEBUG off, production settings): the 
 the full middleware stack (`full`) against the same view through a handler with no middleware
 (`bare`). Each variant runs twice under callgrind, with and without the measured requests after
 the same start-up and warm-up, and the difference divided by the requests is the count per
-request: the same to within a few hundred instructions from run to run, whatever else the machine
-is doing. What it leaves out is what no instruction count can see (cache misses, the web server's
-own threads), so the CPU ratio under load is still measured and reported beside it.
+request. `full` runs at the caller's LOG_LEVEL (the bench's WARNING); `full_info` at production's
+default, INFO, where every request also writes its JSON line (the access log). With the hash seed
+fixed and address-space randomisation off, two runs of the same code agree to within a few
+instructions, whatever else the machine is doing. What it leaves out is what no instruction
+count can see (cache misses, the kernel, the web server's own threads), so the CPU ratio under
+load is still measured and reported beside it.
 
 Run by bench/runner.py at the end of a full run (not with --quick), with the bench's own environment;
 on its own it needs the bench settings' variables (bench/runner.py `django_env`): DATABASE_URL of
@@ -24,6 +27,7 @@ import argparse
 import io
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -36,9 +40,16 @@ WARMUP = 100
 PATH = "/api/bench/ping/"
 
 
+VARIANTS = ("bare", "full", "full_info")
+
+
 def child(variant: str, requests: int) -> None:
     """Start Django, warm up, then serve `requests` pings through `variant`'s handler."""
     sys.path.insert(0, str(ROOT))
+    if variant == "full_info":
+        # Production's default level: the request line (the access log) is written, to stdout,
+        # which the parent reads and drops.
+        os.environ["LOG_LEVEL"] = "INFO"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings_bench")
     import bench.wsgi as bench_wsgi
 
@@ -78,7 +89,13 @@ def child(variant: str, requests: int) -> None:
 
 
 def _instructions(variant: str, requests: int) -> int:
+    # Address-space randomisation off (`setarch -R`): objects hashed by address land elsewhere in
+    # their dicts and sets on every start, which moved the counts by up to 1 %; without it two runs
+    # agree to within a few instructions.
     cmd = [
+        "setarch",
+        platform.machine(),
+        "-R",
         "valgrind",
         "--tool=callgrind",
         "--callgrind-out-file=/dev/null",
@@ -99,12 +116,12 @@ def _instructions(variant: str, requests: int) -> int:
 
 def measure(requests: int) -> dict:
     """Instructions per request of each variant; two valgrind processes at a time."""
-    runs = [(variant, n) for variant in ("bare", "full") for n in (0, requests)]
+    runs = [(variant, n) for variant in VARIANTS for n in (0, requests)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         totals = dict(zip(runs, pool.map(lambda run: _instructions(*run), runs), strict=True))
     per_request = {
         variant: round((totals[(variant, requests)] - totals[(variant, 0)]) / requests)
-        for variant in ("bare", "full")
+        for variant in VARIANTS
     }
     version = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
     return {
@@ -112,9 +129,12 @@ def measure(requests: int) -> dict:
         "requests": requests,
         "warmup": WARMUP,
         "valgrind": version,
+        "log_level": os.environ.get("LOG_LEVEL", "INFO"),
         "bare": per_request["bare"],
         "full": per_request["full"],
         "ratio": round(per_request["full"] / per_request["bare"], 3),
+        "full_info": per_request["full_info"],
+        "ratio_info": round(per_request["full_info"] / per_request["bare"], 3),
     }
 
 
@@ -124,17 +144,18 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--child", choices=["bare", "full"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.requests)
         return
-    if not shutil.which("valgrind"):
-        raise SystemExit("valgrind is not installed (Debian package valgrind)")
+    if not (shutil.which("valgrind") and shutil.which("setarch")):
+        raise SystemExit("needs valgrind and setarch (Debian packages valgrind, util-linux)")
     result = measure(args.requests)
     print(
         f"instructions per request: bare {result['bare']:,}, full stack {result['full']:,}, "
-        f"ratio {result['ratio']:.3f}"
+        f"ratio {result['ratio']:.3f}; with the request line at INFO {result['full_info']:,}, "
+        f"ratio {result['ratio_info']:.3f}"
     )
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))

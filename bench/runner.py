@@ -917,9 +917,9 @@ class Bench:
     def stack_instructions(self, db: str) -> None:
         """The middleware stack against the bare view in instructions per request, counted by
         callgrind in process (bench/instructions.py): the ratio no other load on the machine moves."""
-        if not shutil.which("valgrind"):
-            self.results["stack_instructions"] = {"skipped": "valgrind is not installed"}
-            log("stack instructions SKIPPED: valgrind is not installed")
+        if not (shutil.which("valgrind") and shutil.which("setarch")):
+            self.results["stack_instructions"] = {"skipped": "valgrind or setarch is not installed"}
+            log("stack instructions SKIPPED: valgrind or setarch is not installed")
             return
         out = self.out_dir / "stack-instructions.json"
         log("counting the stack's instructions per request under callgrind (about 1.5 minutes)")
