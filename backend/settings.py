@@ -154,15 +154,17 @@ MIDDLEWARE = [
     "core.middleware.RequestLogMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     # corsheaders', without a dict of every header for requests that carry no Origin.
     "core.middleware.CorsMiddleware",
     # Django's, with a method-keeping 308 for an API path missing its trailing slash.
     "core.middleware.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Everything below serves browsers only (the admin, the API docs pages): on the JWT API's
-    # /api/ paths this one calls the view directly, past all of them (core/middleware.py).
+    # Everything below serves browsers only (the admin, the API docs pages and their static
+    # files): on the JWT API's /api/ paths this one calls the view directly, past all of them
+    # (core/middleware.py).
     "core.middleware.SkipBrowserMiddlewareOnTokenApi",
+    # Static files, compressed and cached (before the session: a static file needs none).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -1,7 +1,7 @@
 """One structured log line per request, an `X-Request-ID` accepted or generated, a 503 (not a
-500) while the database is unreachable, the browser-only middleware (session, CSRF, session user,
-messages, axes) skipped on the token API's paths, and CORS without a dict of headers when there is
-no Origin."""
+500) while the database is unreachable, the browser-only middleware (static files, session, CSRF,
+session user, messages, axes) skipped on the token API's paths, and CORS without a dict of headers
+when there is no Origin."""
 
 import logging
 import os
@@ -118,16 +118,18 @@ class DatabaseUnavailableMiddleware:
 # --- Browser-only middleware, skipped on the token API -----------------------------------------
 # The API under /api/ authenticates with JWT only (REST_FRAMEWORK's DEFAULT_AUTHENTICATION_CLASSES;
 # no view has SessionAuthentication) and every view there is a DRF view, which is csrf_exempt
-# (core/tests/test_api_middleware.py holds both). A session, a session-backed `request.user`, a
-# CSRF cookie, flash messages and django-axes' admin lockout (AXES_ONLY_ADMIN_SITE) serve no one
-# on those paths, but each costs a layer of work on every request. They are Django's and axes' own
-# classes, listed last in MIDDLEWARE (where `check --deploy` and axes' checks find them by name),
-# after `SkipBrowserMiddlewareOnTokenApi`, which jumps over all of them on the token API's paths.
+# (core/tests/test_api_middleware.py holds both). Static files (whitenoise, under STATIC_URL), a
+# session, a session-backed `request.user`, a CSRF cookie, flash messages and django-axes' admin
+# lockout (AXES_ONLY_ADMIN_SITE) serve no one on those paths, but each costs a layer of work on
+# every request. They are whitenoise's, Django's and axes' own classes, listed last in MIDDLEWARE
+# (where `check --deploy` and axes' checks find them by name), after
+# `SkipBrowserMiddlewareOnTokenApi`, which jumps over all of them on the token API's paths.
 # The admin, and the API's browser pages (Swagger UI, ReDoc, the schema they load), keep them all.
 _BROWSER_API_PREFIXES = ("/api/docs/", "/api/redoc/", "/api/schema/")
 
 # What may follow SkipBrowserMiddlewareOnTokenApi in MIDDLEWARE: it skips everything after it.
 BROWSER_ONLY_MIDDLEWARE = (
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -1,7 +1,7 @@
-"""The browser-only middleware (session, CSRF, session user, messages, axes) is skipped on the
-JWT API's paths (core/middleware.py), and that changes nothing anyone sees: the API authenticates
-by JWT only and all its views are CSRF-exempt DRF views, while the admin and the API docs pages
-keep the full stack."""
+"""The browser-only middleware (static files, session, CSRF, session user, messages, axes) is
+skipped on the JWT API's paths (core/middleware.py), and that changes nothing anyone sees: the
+API authenticates by JWT only and all its views are CSRF-exempt DRF views, while the admin and
+the API docs pages keep the full stack."""
 
 import pytest
 from django.conf import settings
@@ -125,6 +125,11 @@ def test_the_middleware_list_keeps_djangos_order():
 def test_the_skip_comes_right_before_the_browser_only_middleware():
     at = settings.MIDDLEWARE.index("core.middleware.SkipBrowserMiddlewareOnTokenApi")
     assert sorted(settings.MIDDLEWARE[at + 1 :]) == sorted(BROWSER_ONLY_MIDDLEWARE)
+
+
+def test_static_files_are_not_under_the_token_api():
+    """whitenoise is skipped there: a STATIC_URL under /api/ would serve every static file 404."""
+    assert not is_token_api_path("/" + settings.STATIC_URL.lstrip("/") + "admin/css/base.css")
 
 
 def test_djangos_and_axes_checks_find_their_middleware():
