@@ -1,6 +1,6 @@
 """The middleware and authentication stack's cost in instructions, which a noisy machine cannot move.
 
-    .venv/bin/python bench/instructions.py [--requests 300] [--out stack.json]
+    .venv/bin/python bench/instructions.py [--requests 300] [--out stack.json] [--path /api/...]
 
 Issue 12 asks that the full stack cost at most 1.25x a bare view. In CPU ms per request under load
 (bench/runner.py, bench/cpu_split.sh) that ratio moves by a tenth between rounds on shared cores.
@@ -43,7 +43,7 @@ PATH = "/api/bench/ping/"
 VARIANTS = ("bare", "full", "full_info")
 
 
-def child(variant: str, requests: int) -> None:
+def child(variant: str, requests: int, path: str) -> None:
     """Start Django, warm up, then serve `requests` pings through `variant`'s handler."""
     sys.path.insert(0, str(ROOT))
     if variant == "full_info":
@@ -58,7 +58,7 @@ def child(variant: str, requests: int) -> None:
     def environ() -> dict:
         return {
             "REQUEST_METHOD": "GET",
-            "PATH_INFO": PATH,
+            "PATH_INFO": path,
             "SCRIPT_NAME": "",
             "QUERY_STRING": "",
             "SERVER_NAME": "127.0.0.1",
@@ -88,7 +88,7 @@ def child(variant: str, requests: int) -> None:
         raise SystemExit(f"{variant}: unexpected answers {sorted(statuses)}")
 
 
-def _instructions(variant: str, requests: int) -> int:
+def _instructions(variant: str, requests: int, path: str) -> int:
     # Address-space randomisation off (`setarch -R`): objects hashed by address land elsewhere in
     # their dicts and sets on every start, which moved the counts by up to 1 %; without it two runs
     # agree to within a few instructions.
@@ -105,6 +105,8 @@ def _instructions(variant: str, requests: int) -> int:
         variant,
         "--requests",
         str(requests),
+        "--path",
+        path,
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
@@ -114,18 +116,19 @@ def _instructions(variant: str, requests: int) -> int:
     return int(found.group(1))
 
 
-def measure(requests: int) -> dict:
+def measure(requests: int, path: str = PATH) -> dict:
     """Instructions per request of each variant; two valgrind processes at a time."""
     runs = [(variant, n) for variant in VARIANTS for n in (0, requests)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        totals = dict(zip(runs, pool.map(lambda run: _instructions(*run), runs), strict=True))
+        counts = pool.map(lambda run: _instructions(*run, path), runs)
+        totals = dict(zip(runs, counts, strict=True))
     per_request = {
         variant: round((totals[(variant, requests)] - totals[(variant, 0)]) / requests)
         for variant in VARIANTS
     }
     version = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
     return {
-        "path": PATH,
+        "path": path,
         "requests": requests,
         "warmup": WARMUP,
         "valgrind": version,
@@ -144,14 +147,17 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--path", default=PATH, help="another GET path (a seeded database), e.g. /api/products/1/"
+    )
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.requests)
+        child(args.child, args.requests, args.path)
         return
     if not (shutil.which("valgrind") and shutil.which("setarch")):
         raise SystemExit("needs valgrind and setarch (Debian packages valgrind, util-linux)")
-    result = measure(args.requests)
+    result = measure(args.requests, args.path)
     print(
         f"instructions per request: bare {result['bare']:,}, full stack {result['full']:,}, "
         f"ratio {result['ratio']:.3f}; with the request line at INFO {result['full_info']:,}, "

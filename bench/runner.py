@@ -922,7 +922,7 @@ class Bench:
             log("stack instructions SKIPPED: valgrind or setarch is not installed")
             return
         out = self.out_dir / "stack-instructions.json"
-        log("counting the stack's instructions per request under callgrind (about 1.5 minutes)")
+        log("counting the stack's instructions per request under callgrind (about 2.5 minutes)")
         run([str(PROJECT_PY), str(BENCH / "instructions.py"), "--out", str(out)], env=django_env(db))
         self.results["stack_instructions"] = json.loads(out.read_text())
         r = self.results["stack_instructions"]

@@ -169,7 +169,7 @@ class SkipBrowserMiddlewareOnTokenApi:
     """On the token API's paths, calls the view directly, past the browser-only middleware that
     follows this one in MIDDLEWARE (BROWSER_ONLY_MIDDLEWARE, in any order); elsewhere, calls them.
 
-    One check per request instead of five middleware layers. The view middleware hooks still run
+    One check per request instead of six middleware layers. The view middleware hooks still run
     (CsrfViewMiddleware's `process_view` returns at once for a csrf_exempt view). WSGI only.
     """
 
