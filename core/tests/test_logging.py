@@ -303,6 +303,18 @@ def test_a_secret_spelled_with_letters_the_regex_folds_is_still_masked(text):
         assert REDACTED in scrub_text(text)
 
 
+def test_every_word_of_the_regex_pre_check_is_an_ascii_hint():
+    """The ASCII pre-check's hints cover every alternative of the regex pre-check, so a word added
+    to one (a new sensitive name, say) and not the other fails here, not silently in production."""
+    from core.logging import _MAY_HOLD_A_SECRET, _SECRET_HINTS
+
+    for alternative in _MAY_HOLD_A_SECRET.pattern.split("|"):
+        spellings = [alternative.replace("[-_]?", sep) for sep in ("", "-", "_")]
+        for word in spellings:
+            assert re.fullmatch(_MAY_HOLD_A_SECRET, word), word  # a spelling the regex matches
+            assert any(hint in word.lower() for hint in _SECRET_HINTS), word
+
+
 def test_a_request_line_without_secrets_is_not_rewritten():
     from core.logging import scrub_text
 
