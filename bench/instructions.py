@@ -44,7 +44,7 @@ VARIANTS = ("bare", "full", "full_info")
 
 
 def child(variant: str, requests: int, path: str) -> None:
-    """Start Django, warm up, then serve `requests` pings through `variant`'s handler."""
+    """Start Django, warm up, then serve `requests` GETs of `path` through `variant`'s handler."""
     sys.path.insert(0, str(ROOT))
     if variant == "full_info":
         # Production's default level: the request line (the access log) is written, to stdout,
