@@ -350,3 +350,13 @@ def test_while_open_operations_do_not_open_a_connection_each(stopped_redis_url, 
     # later one failed before connecting. One more may come from the half-open probe, should the
     # loop outlast OPEN_SECONDS on a slow machine.
     assert (done, len(attempts) <= 2) == (100, True), f"{done} operations, {len(attempts)} connects"
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/0", "rediss://127.0.0.1:6380/0", "unix:///run/redis.sock?db=0"]
+)
+def test_connections_parse_replies_with_hiredis(url):
+    # requirements.txt pins hiredis: redis-py parses every reply in C with it, and silently in
+    # Python without it (a redis-py that no longer accepts the pinned version would do so too).
+    connection = redis_breaker.connection_class_for(url)()
+    assert type(connection._parser).__name__ == "_HiredisParser"
