@@ -131,11 +131,14 @@ def catalog_lookup(kind: str, text: str, *, with_stock: bool = True) -> CatalogE
     return CatalogEntry(key, version, value)
 
 
-def cache_anonymous(view_func=None, *, shows_stock: bool = True):
+def cache_anonymous(view_method=None, *, shows_stock: bool = True):
     """Serve anonymous JSON GETs from the versioned catalog cache, keyed by the absolute URL (one
     cache read per hit: `catalog_lookup`; the rendered body is what is stored).
     `shows_stock=False` for a view whose answer depends on no stock figure: stock taken or
     released by orders then leaves its entries in place.
+
+    Decorates a DRF view's handler method (`def list(self, request, ...)`) directly, not through
+    `method_decorator`, which would decorate it again on every request.
 
     Only for views whose anonymous answer is the same for every anonymous caller. Authenticated
     requests always run the view (staff see inactive products; nothing per-user is stored); on
@@ -144,13 +147,15 @@ def cache_anonymous(view_func=None, *, shows_stock: bool = True):
 
     The response says `Cache-Control: no-cache`: a browser or CDN copy would not see the
     version bump, so HTTP caches must come back to the server, which answers from this cache.
+    It also says `Vary: Authorization`: shared HTTP caches must not mix anonymous and
+    authenticated answers up.
     """
 
-    if view_func is None:
-        return lambda func: cache_anonymous(func, shows_stock=shows_stock)
+    if view_method is None:
+        return lambda method: cache_anonymous(method, shows_stock=shows_stock)
 
-    @wraps(view_func)
-    def wrapper(request, *args, **kwargs):
+    @wraps(view_method)
+    def wrapper(view, request, *args, **kwargs):
         timeout = settings.CATALOG_CACHE_SECONDS
         renderer = getattr(request, "accepted_renderer", None)
         cacheable = (
@@ -166,19 +171,22 @@ def cache_anonymous(view_func=None, *, shows_stock: bool = True):
             else None
         )
         if entry is None:
-            return view_func(request, *args, **kwargs)
+            return view_method(view, request, *args, **kwargs)
         if entry.value is not None:
+            # A new response with no Vary or Cache-Control yet: the headers the patches below
+            # would give it, set directly.
             response = HttpResponse(entry.value, content_type="application/json")
-        else:
-            response = view_func(request, *args, **kwargs)
-            if response.status_code == 200:
-
-                def store(rendered) -> None:  # a callback's return value would replace the response
-                    entry.store(rendered.content, timeout)
-
-                response.add_post_render_callback(store)
+            response.headers["Vary"] = "Authorization"
+            response.headers["Cache-Control"] = "no-cache"
+            return response
+        response = view_method(view, request, *args, **kwargs)
         if response.status_code == 200:
-            patch_vary_headers(response, ["Authorization"])  # shared HTTP caches must not mix them up
+
+            def store(rendered) -> None:  # a callback's return value would replace the response
+                entry.store(rendered.content, timeout)
+
+            response.add_post_render_callback(store)
+            patch_vary_headers(response, ["Authorization"])
             patch_cache_control(response, no_cache=True)
         return response
 

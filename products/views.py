@@ -1,7 +1,6 @@
 """Catalog, category and wishlist endpoints: input serializer -> service -> output serializer."""
 
 from django.http import Http404
-from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -107,7 +106,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     def filter_queryset(self, queryset):
         return queryset
 
-    @method_decorator(cache_anonymous)
+    @cache_anonymous
     def list(self, request, *args, **kwargs):
         # The filtered catalog with its SQL compiled once per filter set, each product with its
         # variants (`ProductListSource`).
@@ -118,7 +117,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         tz = current_timezone()
         return self.get_paginated_response([product_output(product, request, tz) for product in page])
 
-    @method_decorator(cache_anonymous)
+    @cache_anonymous
     def retrieve(self, request, *args, **kwargs):
         # `get_object`'s lookup and the variants in one query, its SQL compiled once
         # (`selectors.product_read`).
@@ -246,7 +245,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         parameters=[CATEGORY_PARAM],
         responses=OptionFacetSerializer(many=True),
     )
-    @method_decorator(cache_anonymous(shows_stock=False))
+    @cache_anonymous(shows_stock=False)
     @action(detail=False, methods=["get"], url_path="options", pagination_class=None, filter_backends=[])
     def option_facets(self, request):
         return Response(selectors.product_option_facets(category=request.query_params.get("category")))

@@ -12,7 +12,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import QueryDict
-from django.utils.decorators import method_decorator
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -228,7 +227,7 @@ class WebProductListView(PublicView):
         responses={200: WebProductSerializer(many=True), 400: R400},
     )
     # The storefront's product shape shows no stock: orders' stock writes leave these entries.
-    @method_decorator(cache_anonymous(shows_stock=False))
+    @cache_anonymous(shows_stock=False)
     def get(self, request: Request) -> Response:
         filters = QueryDict(mutable=True)
         for name in PRODUCT_LIST_PARAMS:
@@ -253,7 +252,7 @@ class WebProductDetailView(PublicView):
         responses={200: WebProductSerializer, 404: OpenApiResponse(description="No such active product.")},
     )
     # The storefront's product shape shows no stock: orders' stock writes leave these entries.
-    @method_decorator(cache_anonymous(shows_stock=False))
+    @cache_anonymous(shows_stock=False)
     def get(self, request: Request, pk: int) -> Response:
         product = (
             product_selectors.product_visible_queryset(user=None).filter(pk=path_id(pk, "Product")).first()

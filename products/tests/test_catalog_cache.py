@@ -170,6 +170,30 @@ def test_a_cached_answer_costs_one_cache_read(api_client, settings):
     cache.clear()
 
 
+def test_a_hit_answers_with_the_headers_of_the_miss_that_stored_it(api_client, catalog_cache):
+    # A hit builds its response anew, with its Vary and Cache-Control set directly: the headers
+    # must be the ones the view's own response carried, on every cached view.
+    product = ProductFactory(name="Lamp")
+    paths = (
+        LIST,
+        f"{LIST}{product.pk}/",
+        "/api/products/options/",
+        "/api/web/products/",
+        f"/api/web/products/{product.pk}/",
+    )
+    for path in paths:
+        miss = api_client.get(path)
+        hit = api_client.get(path)
+        assert miss.status_code == hit.status_code == 200, path
+        assert hit.content == miss.content, path
+        per_request = {"X-Request-ID"}
+        assert {k: v for k, v in hit.headers.items() if k not in per_request} == {
+            k: v for k, v in miss.headers.items() if k not in per_request
+        }, path
+        assert hit.headers["Cache-Control"] == "no-cache", path
+        assert "Authorization" in hit.headers["Vary"], path
+
+
 def test_an_entry_stored_before_a_write_is_a_miss_after_it(catalog_cache):
     url = "https://shop.test/api/products/1/"
     entry = catalog.catalog_lookup("response", url)
