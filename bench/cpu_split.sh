@@ -6,8 +6,9 @@
 #       bash bench/cpu_split.sh [--rounds 8] [--seconds 3] [--compare "WEB_THREADS=1"] \
 #       /api/bench/ping/ /api/bench/select1/ /api/bench/detail-query/1/ /api/products/1/
 #
-# Each round runs wrk (16 connections) on every path in turn and prints each one's CPU ms per
-# request (user + system) and requests/s; the last lines give the medians, with the system part.
+# Each round runs wrk (16 connections, or WRK_CONNECTIONS) on every path in turn and prints each
+# one's CPU ms per request (user + system) and requests/s; the last lines give the medians, with
+# the system part.
 # With --compare, a second server (`python -m backend.serve`) started with those extra environment
 # variables (e.g. WEB_THREADS=1) serves the same paths right after the first one, in the same rounds, so the
 # two configurations share the machine's slow and fast phases. With --compare-cmd, the second
@@ -63,14 +64,14 @@ start "threads=${WEB_THREADS:-8}"
 
 hz=$(getconf CLK_TCK)
 ticks() { for pid in $(pgrep -P "$1"); do awk '{print $14, $15}' "/proc/$pid/stat"; done | awk '{u += $1; s += $2} END {print u, s}'; }
-for path in "$@"; do for port in "${ports[@]}"; do wrk -t1 -c16 -d1s ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "http://127.0.0.1:$port$path" >/dev/null; done; done
+for path in "$@"; do for port in "${ports[@]}"; do wrk -t1 -c"${WRK_CONNECTIONS:-16}" -d1s ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "http://127.0.0.1:$port$path" >/dev/null; done; done
 out=$(mktemp)
 for round in $(seq 1 "$rounds"); do
   line="round $round:"
   for path in "$@"; do
     for i in "${!ports[@]}"; do
       read -r user0 sys0 < <(ticks "${servers[$i]}")
-      n=$(wrk -t1 -c16 -d"${seconds}s" ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "http://127.0.0.1:${ports[$i]}$path" | awk '/requests in/ {print $1}')
+      n=$(wrk -t1 -c"${WRK_CONNECTIONS:-16}" -d"${seconds}s" ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "http://127.0.0.1:${ports[$i]}$path" | awk '/requests in/ {print $1}')
       read -r user1 sys1 < <(ticks "${servers[$i]}")
       read -r ms sys_ms rps < <(awk -v u=$((user1 - user0)) -v s=$((sys1 - sys0)) -v n="$n" -v hz="$hz" \
         -v d="$seconds" 'BEGIN {printf "%.3f %.3f %.0f\n", (u + s) * 1000 / hz / n, s * 1000 / hz / n, n / d}')

@@ -9,10 +9,15 @@ production WSGI application (`bench.wsgi`, DEBUG off, production settings): the 
 the full middleware stack (`full`) against the same view through a handler with no middleware
 (`bare`). Each variant runs twice under callgrind, with and without the measured requests after
 the same start-up and warm-up, and the difference divided by the requests is the count per
-request. `full` runs at the caller's LOG_LEVEL (the bench's WARNING); `full_info` at production's
-default, INFO, where every request also writes its JSON line (the access log). With the hash seed
-fixed and address-space randomisation off, two runs of the same code agree to within a few
-instructions, whatever else the machine is doing. What it leaves out is what no instruction
+request. The warm-up (250 requests) passes GC_FREEZE_AFTER, so the production freeze
+(core/gc_freeze.py: one full collection, then `gc.freeze()`) is behind every measured request, as
+in a warmed server, instead of a full collection of every long-lived object falling inside the
+measured requests or not. `full` runs at the caller's LOG_LEVEL (the bench's WARNING);
+`full_info` at production's default, INFO, where every request also writes its JSON line (the
+access log). With the hash seed fixed and address-space randomisation off, two runs of the same
+code agree to within a few hundred instructions on paths that touch neither Redis nor PostgreSQL (the
+ping and the bare view), whatever else the machine is doing; a cached catalogue page did not (two
+runs 14 % apart, docs/bench.md, twelfth look). What it leaves out is what no instruction
 count can see (cache misses, the kernel, the web server's own threads), so the CPU ratio under
 load is still measured and reported beside it.
 
@@ -36,7 +41,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WARMUP = 100
+# Past GC_FREEZE_AFTER (200 by default): the warm-up ends with the production freeze done (below).
+WARMUP = 250
 PATH = "/api/bench/ping/"
 
 
@@ -51,9 +57,20 @@ def child(variant: str, requests: int, path: str) -> None:
         # which the parent reads and drops.
         os.environ["LOG_LEVEL"] = "INFO"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings_bench")
-    import bench.wsgi as bench_wsgi
+    from django.conf import settings
 
-    app = bench_wsgi.bare_application if variant == "bare" else bench_wsgi.full_application
+    import bench.wsgi as bench_wsgi
+    from core.gc_freeze import FreezeAfterWarmup
+
+    # As every production process (and the bench's server) runs: one full collection and
+    # gc.freeze() after GC_FREEZE_AFTER requests, which the warm-up passes. Without it a full
+    # collection of every long-lived object (tens of millions of instructions) fell inside or
+    # outside the measured requests as the code around it changed, and moved the count per
+    # request by up to half.
+    if not 0 < settings.GC_FREEZE_AFTER < WARMUP:
+        raise SystemExit(f"GC_FREEZE_AFTER must be 1-{WARMUP - 1} here, not {settings.GC_FREEZE_AFTER}")
+    handler = bench_wsgi.bare_application if variant == "bare" else bench_wsgi.full_application
+    app = FreezeAfterWarmup(handler, after=settings.GC_FREEZE_AFTER)
 
     def environ() -> dict:
         return {
