@@ -69,14 +69,14 @@ def test_a_hung_redis_costs_one_timeout_then_every_operation_fails_at_once(silen
         )
     )
     assert not any(rest)  # misses and failed writes, no exception
-    assert waited < 0.25
+    assert waited < 0.3  # all ten together in less than one timeout: none of them waited
 
     # After OPEN_SECONDS one operation tries again (and waits its timeout, the server still hangs).
     time.sleep(1.05)
     again, waited = _timed(lambda: hung.get("k"))
     assert (again, waited >= 0.3) == (None, True)
     _, waited = _timed(lambda: hung.get("k"))
-    assert waited < 0.1  # open again
+    assert waited < 0.3  # open again: less than its timeout
 
 
 def test_only_timeouts_open_the_circuit(monkeypatch):
