@@ -564,7 +564,10 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "core.logging.RequestIdFilter"},
+        "refused_host": {"()": "core.logging.RefusedHostAsWarning"},
+    },
     "formatters": {
         "json": {
             # JSON, with passwords, tokens and Authorization values masked (core/logging.py).
@@ -585,6 +588,9 @@ LOGGING = {
     "loggers": {
         "django.server": {"handlers": [], "propagate": False},
         "django.request": {"level": "ERROR"},
+        # A Host header not in ALLOWED_HOSTS (answered 400): one WARNING line, not an ERROR with a
+        # traceback per scanner request.
+        "django.security.DisallowedHost": {"filters": ["refused_host"]},
     },
 }
 

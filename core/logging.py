@@ -128,3 +128,18 @@ class RequestIdFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
         return True
+
+
+class RefusedHostAsWarning(logging.Filter):
+    """Django logs a request whose Host header is not in ALLOWED_HOSTS (`DisallowedHost`) at ERROR
+    with a traceback; scanners send such requests all day, and error tracking (Sentry's logging
+    integration) turns each ERROR into an event. The request is the client's mistake and is
+    answered 400: this keeps its record as one WARNING line with Django's message (the refused
+    host), without the traceback. On the `django.security.DisallowedHost` logger only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = None
+        record.exc_text = None
+        return True

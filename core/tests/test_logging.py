@@ -62,6 +62,23 @@ def test_one_json_line_per_request_with_the_request_id(api_client, log_output):
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$", line["time"])
 
 
+def test_a_refused_host_is_one_warning_line_without_a_traceback(api_client, log_output):
+    # Django logs DisallowedHost at ERROR with a traceback: an error-tracker event per scanner
+    # request. It is the client's mistake, answered 400.
+    response = api_client.get("/api/health/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+    lines = [json.loads(line) for line in log_output().splitlines() if line.strip()]
+    [refused] = [line for line in lines if line["logger"] == "django.security.DisallowedHost"]
+    assert refused["level"] == "WARNING"
+    assert "evil.example" in refused["message"]
+    assert "exc_info" not in refused
+    assert not [line for line in lines if line["level"] in ("ERROR", "CRITICAL")]
+    [request_line] = _request_lines(log_output())
+    assert request_line["status"] == 400
+
+
 @pytest.mark.parametrize("incoming", ["", "has spaces", "x" * 129, "semi;colon", "new\nline"])
 def test_a_missing_or_unsafe_request_id_is_replaced(api_client, log_output, incoming):
     headers = {"HTTP_X_REQUEST_ID": incoming} if incoming else {}
